@@ -46,6 +46,8 @@ class Stored:
     members: list[dict[str, Any]] | None = None
     # Users: [{"value", "display", "type" ("direct"|"indirect")}] when loaded, else None.
     groups: list[dict[str, Any]] | None = None
+    # Groups: how many direct members the group has (kept in a column).
+    member_count: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
