@@ -15,15 +15,15 @@ Leniencies that real IdPs need (see docs/architecture.md, "Protocol quirks"):
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
-from typing import Union
 
 from scimhub.scim.errors import InvalidFilter, InvalidPath, ScimError
 
 COMPARE_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
 
-Scalar = Union[str, int, float, bool, None]
+Scalar = str | int | float | bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ class ValuePath:
     filter: Filter
 
 
-Filter = Union[Compare, Present, And, Or, Not, ValuePath]
+Filter = Compare | Present | And | Or | Not | ValuePath
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +105,14 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
-_NAME = re.compile(r"^\$?[A-Za-z][\w-]*$")
-_NUMBER = re.compile(r"^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$")
+# RFC 7644 §3.10 / RFC 7643 §2.1: ATTRNAME = ALPHA *(nameChar); ASCII only ($ref allowed).
+_NAME = re.compile(r"^\$?[A-Za-z][\w-]*$", re.ASCII)
+# RFC 7159 §6 number (ASCII digits only).
+_NUMBER = re.compile(r"^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$", re.ASCII)
+# Bounds that keep every AST walk (==, hash, SQL compile, render) far from Python's
+# recursion limit; a filter past them is a 400, never a 500.
+MAX_NESTING = 32  # parentheses, `not (...)`, `[...]`
+MAX_DEPTH = 200  # depth of the resulting AST (a chain of N `and`s is N deep)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +125,11 @@ class _Tok:
 def _tokenize(text: str, error: type[ScimError]) -> list[_Tok]:
     tokens: list[_Tok] = []
     pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
+    end = len(text.rstrip())  # not `text[pos:].strip()` per token: that is quadratic
+    while pos < end:
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise error(f"unexpected character at position {pos}: {text[pos:pos + 10]!r}")
+            raise error(f"unexpected character at position {pos}: {text[pos : pos + 10]!r}")
         kind = m.lastgroup
         assert kind is not None
         tokens.append(_Tok(kind, m.group(kind), m.start(kind)))
@@ -166,9 +171,14 @@ def _parse_value(tok: _Tok, error: type[ScimError]) -> Scalar:
     if lowered == "null":
         return None
     if _NUMBER.match(tok.text):
-        number = float(tok.text)
-        if number.is_integer() and not any(c in tok.text for c in ".eE"):
-            return int(tok.text)
+        try:
+            if not any(c in tok.text for c in ".eE"):
+                return int(tok.text)  # exact, however long (up to Python's digit limit)
+            number = float(tok.text)
+        except ValueError as exc:  # more digits than int() converts
+            raise error(f"number out of range at position {tok.pos}") from exc
+        if not math.isfinite(number):
+            raise error(f"number out of range at position {tok.pos}")
         return number
     # Leniency: a bare word is a string (`externalId eq jyoung`).
     return tok.text
@@ -183,6 +193,12 @@ class _Parser:
         self.error = error
         self.tokens = _tokenize(text, error)
         self.i = 0
+        self.nesting = 0
+
+    def enter(self) -> None:
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise self.error(f"the filter nests more than {MAX_NESTING} levels deep")
 
     @property
     def tok(self) -> _Tok:
@@ -225,13 +241,17 @@ class _Parser:
             nxt = self.tokens[self.i + 1]
             if nxt.kind == "punct" and nxt.text == "(":
                 self.i += 2
+                self.enter()
                 expr = self.parse_or(inner)
                 self.expect(")")
+                self.nesting -= 1
                 return Not(expr)
         if tok.kind == "punct" and tok.text == "(":
             self.i += 1
+            self.enter()
             expr = self.parse_or(inner)
             self.expect(")")
+            self.nesting -= 1
             return expr
         return self.parse_attr_exp(inner)
 
@@ -248,8 +268,10 @@ class _Parser:
             if path.sub is not None:
                 raise self.error(f"a value filter applies to an attribute, not {path}")
             self.i += 1
+            self.enter()
             value_filter = self.parse_or(inner=True)
             self.expect("]")
+            self.nesting -= 1
             after = self.tok
             # Entra: `emails[type eq "work"].value eq "x"`
             if after.kind == "word" and after.text.startswith("."):
@@ -271,12 +293,34 @@ class _Parser:
             return Present(path)
         if op not in COMPARE_OPS:
             found = op_tok.text or "end of filter"
-            raise self.error(f"expected an operator after {path} at position {op_tok.pos}, found {found!r}")
+            raise self.error(
+                f"expected an operator after {path} at position {op_tok.pos}, found {found!r}"
+            )
         return Compare(path, op, _parse_value(self.take(), self.error))
 
-    def done(self) -> None:
+    def done(self, result: Filter) -> Filter:
         if self.tok.kind != "end":
             raise self.error(f"unexpected {self.tok.text!r} at position {self.tok.pos}")
+        if _depth(result) > MAX_DEPTH:
+            raise self.error(f"the filter has more than {MAX_DEPTH} nested terms")
+        return result
+
+
+def _depth(f: Filter) -> int:
+    """The depth of an AST, without recursion (it may be too deep to recurse into)."""
+    deepest = 0
+    stack: list[tuple[Filter, int]] = [(f, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, And | Or):
+            stack.append((node.left, depth + 1))
+            stack.append((node.right, depth + 1))
+        elif isinstance(node, Not):
+            stack.append((node.expr, depth + 1))
+        elif isinstance(node, ValuePath):
+            stack.append((node.filter, depth + 1))
+    return deepest
 
 
 def parse_filter(text: str) -> Filter:
@@ -284,17 +328,13 @@ def parse_filter(text: str) -> Filter:
     if not text or not text.strip():
         raise InvalidFilter("the filter is empty")
     parser = _Parser(text, InvalidFilter)
-    result = parser.parse_or(inner=False)
-    parser.done()
-    return result
+    return parser.done(parser.parse_or(inner=False))
 
 
 def parse_value_filter(text: str, error: type[ScimError] = InvalidFilter) -> Filter:
     """Parse the inside of a value path's brackets (paths relative to the element)."""
     parser = _Parser(text, error)
-    result = parser.parse_or(inner=True)
-    parser.done()
-    return result
+    return parser.done(parser.parse_or(inner=True))
 
 
 def parse_path(text: str) -> PatchPath:
@@ -319,3 +359,49 @@ def parse_path(text: str) -> PatchPath:
             raise InvalidPath(f"invalid sub-attribute after value filter in {text!r}")
         sub = tail[1:]
     return PatchPath(attr, value_filter, sub)
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+
+def render_value(value: Scalar) -> str:
+    """A comparison value as filter text (RFC 7644 §3.4.2.2 compValue: JSON literals)."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("a filter value must be a finite number")
+    return repr(value)
+
+
+def render_filter(f: Filter) -> str:
+    """Canonical filter text: `parse_filter(render_filter(f)) == f` for every AST the
+    parser produces. Operators are lower case and parentheses appear only where the
+    precedence `not` > `and` > `or` (and left associativity) needs them. Used to
+    fingerprint queries for cursors (RFC 9865) and in logs."""
+    if isinstance(f, Compare):
+        return f"{f.path} {f.op} {render_value(f.value)}"
+    if isinstance(f, Present):
+        return f"{f.path} pr"
+    if isinstance(f, Not):
+        return f"not ({render_filter(f.expr)})"
+    if isinstance(f, ValuePath):
+        return f"{f.path}[{render_filter(f.filter)}]"
+    if isinstance(f, And):
+        # `and` binds tighter than `or`; a right-nested `and` needs parentheses too.
+        left = _group(f.left, Or)
+        right = _group(f.right, (And, Or))
+        return f"{left} and {right}"
+    left = render_filter(f.left)
+    right = _group(f.right, Or)
+    return f"{left} or {right}"
+
+
+def _group(f: Filter, kinds: type | tuple[type, ...]) -> str:
+    text = render_filter(f)
+    return f"({text})" if isinstance(f, kinds) else text
