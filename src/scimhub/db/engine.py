@@ -55,7 +55,7 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             self.engine = create_engine(self.url, connect_args={"check_same_thread": False})
             _sqlite_setup(self.engine)
-            self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            self._writer: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
             self.engine = create_engine(
                 self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True

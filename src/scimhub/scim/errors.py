@@ -102,6 +102,11 @@ class NotFound(ScimError):
 class MethodNotAllowed(ScimError):
     status = 405
 
+    def __init__(self, detail: str, allowed: tuple[str, ...] = ()) -> None:
+        super().__init__(detail)
+        # RFC 9110 §15.5.6: a 405 lists the allowed methods in an Allow header.
+        self.allowed = allowed
+
 
 class Conflict(ScimError):
     """A write lost a race it could not retry (RFC 7644 §3.14 without If-Match)."""

@@ -160,6 +160,9 @@ def _parse_value(tok: _Tok, error: type[ScimError]) -> Scalar:
         except ValueError as exc:
             raise error(f"invalid string literal at position {tok.pos}") from exc
         assert isinstance(value, str)
+        if "\x00" in value:
+            # No stored value holds U+0000 (see resource.normalize_scalar).
+            raise error(f"a NUL character in the string at position {tok.pos}")
         return value
     if tok.kind != "word":
         raise error(f"expected a value at position {tok.pos}")

@@ -119,9 +119,12 @@ def normalize_scalar(attribute: Attribute, value: Any, name: str | None = None) 
         return None
     kind = attribute.type
     if kind == "string" or kind == "reference" or kind == "binary":
-        if isinstance(value, str):
-            return value
-        raise _invalid(name, "a string", value)
+        if not isinstance(value, str):
+            raise _invalid(name, "a string", value)
+        if "\x00" in value:
+            # JSON allows U+0000 but no SQL text column stores it (PostgreSQL refuses it).
+            raise InvalidValue(f"'{name}' must not contain a NUL character")
+        return value
     if kind == "boolean":
         if isinstance(value, bool):
             return value

@@ -314,14 +314,18 @@ class ResourceType:
                 return None, common
         return None
 
+    def _unqualified_extension(self, name: str) -> tuple[str | None, Attribute] | None:
+        """An extension attribute named without its URN. RFC 7644 §3.10 wants the URN,
+        but Entra documents `"path": "manager"` and `manager eq "…"`; a name that exactly
+        one extension defines is unambiguous."""
+        owners = [(ext.id, a) for ext, _ in self.extensions if (a := ext.attribute(name))]
+        return owners[0] if len(owners) == 1 else None
+
     def resolve(self, urn: str | None, attr: str, sub: str | None = None) -> Resolved | None:
         """Resolve `[urn:]attr[.sub]`; `None` when the path names nothing in this type."""
         if urn is not None:
-            schema: Schema | None
-            if urn.lower() == self.schema.id.lower():
-                schema = self.schema
-            else:
-                schema = self.extension(urn)
+            core = urn.lower() == self.schema.id.lower()
+            schema = self.schema if core else self.extension(urn)
             if schema is None:
                 return None
             found = schema.attribute(attr)
@@ -332,7 +336,7 @@ class ResourceType:
                     return None
                 owner, found = common
         else:
-            top = self.top_level(attr)
+            top = self.top_level(attr) or self._unqualified_extension(attr)
             if top is None:
                 return None
             owner, found = top

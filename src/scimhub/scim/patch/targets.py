@@ -72,13 +72,6 @@ def _resolve(rt: ResourceType, path: PatchPath, *, lenient: bool) -> Target | No
     if urn is not None and urn.lower() != rt.schema.id.lower() and rt.extension(urn) is None:
         return None  # an unknown schema URN is ignored, as in a POST body
     resolved = rt.resolve(urn, attr_path.attr, attr_path.sub)
-    if resolved is None and urn is None and not lenient:
-        # Entra's documented `"path": "manager"`: RFC 7644 §3.10 wants the URN for an
-        # extension attribute, but an unqualified name that one extension defines is
-        # unambiguous.
-        owners = [e.id for e, _ in rt.extensions if e.attribute(attr_path.attr)]
-        if len(owners) == 1:
-            resolved = rt.resolve(owners[0], attr_path.attr, attr_path.sub)
     sub = resolved.sub if resolved else None
     if resolved is not None and path.sub is not None:
         sub = resolved.attribute.sub(path.sub)

@@ -1,0 +1,5 @@
+import sys
+
+from scimhub.cli import main
+
+sys.exit(main())

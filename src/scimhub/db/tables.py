@@ -1,0 +1,202 @@
+"""The SQL schema (SQLAlchemy Core). `db/migrations/versions/0001_initial.py` creates the
+same tables by hand; `tests/storage/test_migrations.py` checks that the two agree.
+
+Choices (see docs/architecture.md, "Storage"):
+- Rows are joined by their string `id` (a UUID): it is what the protocol names, so a
+  member PATCH or a filter on `members.value` needs no id → pk translation. `pk` is a
+  surrogate integer only for insertion order, index paging and keyset cursors.
+- `*_ci` columns hold the value folded in Python (`str.lower`), so case-insensitive
+  equality is an index lookup and the folding is the same on SQLite and PostgreSQL.
+- On PostgreSQL the columns that are compared or sorted as-is use the "C" collation:
+  code point order, the same as Python and SQLite (RFC 7644 §3.4.2.3 asks for "Unicode
+  alphabetic sort order with no specific locale implied")."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A UTC instant with microseconds: `timestamptz` on PostgreSQL; on SQLite a fixed
+    width `YYYY-MM-DD HH:MM:SS.ffffff` text in UTC, so text order is time order.
+    Naive datetimes given to it are taken as UTC; results are always tz-aware UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _pk() -> Any:
+    # INTEGER PRIMARY KEY (the rowid) on SQLite, BIGSERIAL on PostgreSQL.
+    return BigInteger().with_variant(Integer(), "sqlite")
+
+
+ID = String(36)
+# Compared and sorted as code points on both backends.
+EXACT = String().with_variant(String(collation="C"), "postgresql")
+ID_EXACT = String(36).with_variant(String(36, collation="C"), "postgresql")
+TEXT = String()
+JSON_DOC = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+metadata = MetaData()
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("slug", String(63), nullable=False),
+    Column("name", TEXT, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("slug", name="uq_tenants_slug"),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "tenant_id",
+        ID,
+        ForeignKey("tenants.id", ondelete="CASCADE", name="fk_tokens_tenant"),
+        nullable=False,
+    ),
+    Column("prefix", String(16), nullable=False),
+    Column("last4", String(4), nullable=False),
+    # SHA-512 hex digest of the whole token; the token itself is never stored.
+    Column("hash", String(128), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=True),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("last_used_at", UTCDateTime(), nullable=True),
+    Column("use_count", Integer(), nullable=False, server_default="0"),
+    UniqueConstraint("hash", name="uq_tokens_hash"),
+    Index("ix_tokens_tenant", "tenant_id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("pk", _pk(), primary_key=True, autoincrement=True),
+    Column("id", ID_EXACT, nullable=False),
+    Column(
+        "tenant_id",
+        ID_EXACT,
+        ForeignKey("tenants.id", ondelete="CASCADE", name="fk_users_tenant"),
+        nullable=False,
+    ),
+    Column("user_name", TEXT, nullable=False),
+    Column("user_name_ci", EXACT, nullable=False),
+    Column("external_id", EXACT, nullable=True),
+    Column("display_name", TEXT, nullable=True),
+    Column("active", Boolean(), nullable=True),
+    Column("created", UTCDateTime(), nullable=False),
+    Column("last_modified", UTCDateTime(), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("data", JSON_DOC, nullable=False),
+    Index("uq_users_id", "id", unique=True),
+    Index("uq_users_tenant_user_name_ci", "tenant_id", "user_name_ci", unique=True),
+    Index("ix_users_tenant_external_id", "tenant_id", "external_id"),
+    Index("ix_users_tenant_last_modified", "tenant_id", "last_modified", "pk"),
+    Index("ix_users_tenant_pk", "tenant_id", "pk"),
+    # AUTOINCREMENT: a pk is never reused after a delete, so keyset cursors stay valid.
+    sqlite_autoincrement=True,
+)
+
+# A filter-only mirror of each user's `emails` (one row per element), for indexed
+# `emails.value` and `emails[type eq "work"].value` lookups. `type` is stored folded
+# (`str.lower`): emails.type is not caseExact and the mirror is never rendered.
+user_emails = Table(
+    "user_emails",
+    metadata,
+    Column("tenant_id", ID_EXACT, nullable=False),
+    Column(
+        "user_id",
+        ID_EXACT,
+        ForeignKey("users.id", ondelete="CASCADE", name="fk_user_emails_user"),
+        nullable=False,
+    ),
+    Column("value", TEXT, nullable=True),
+    Column("value_ci", EXACT, nullable=True),
+    Column("type", EXACT, nullable=True),
+    Column("primary", Boolean(), nullable=True),
+    Index("ix_user_emails_tenant_value_ci", "tenant_id", "value_ci"),
+    # For the FK cascade and the re-sync on update.
+    Index("ix_user_emails_user", "user_id"),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("pk", _pk(), primary_key=True, autoincrement=True),
+    Column("id", ID_EXACT, nullable=False),
+    Column(
+        "tenant_id",
+        ID_EXACT,
+        ForeignKey("tenants.id", ondelete="CASCADE", name="fk_groups_tenant"),
+        nullable=False,
+    ),
+    Column("display_name", TEXT, nullable=False),
+    Column("display_name_ci", EXACT, nullable=False),
+    Column("external_id", EXACT, nullable=True),
+    Column("member_count", Integer(), nullable=False, server_default="0"),
+    Column("created", UTCDateTime(), nullable=False),
+    Column("last_modified", UTCDateTime(), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("data", JSON_DOC, nullable=False),
+    Index("uq_groups_id", "id", unique=True),
+    Index("ix_groups_tenant_display_name_ci", "tenant_id", "display_name_ci"),
+    Index("ix_groups_tenant_external_id", "tenant_id", "external_id"),
+    Index("ix_groups_tenant_last_modified", "tenant_id", "last_modified", "pk"),
+    Index("ix_groups_tenant_pk", "tenant_id", "pk"),
+    sqlite_autoincrement=True,
+)
+
+# Direct memberships. `member_id` is a user's or a group's id (no FK: it names either
+# table); the stores delete a member's rows when it is deleted. On SQLite the table is
+# WITHOUT ROWID, i.e. clustered by (group_id, member_id): a group's members are adjacent.
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("tenant_id", ID_EXACT, nullable=False),
+    Column(
+        "group_id",
+        ID_EXACT,
+        ForeignKey("groups.id", ondelete="CASCADE", name="fk_memberships_group"),
+        nullable=False,
+    ),
+    Column("member_id", ID_EXACT, nullable=False),
+    Column("member_type", String(5), nullable=False),
+    PrimaryKeyConstraint("group_id", "member_id", name="pk_memberships"),
+    Index("ix_memberships_member", "member_id"),
+    sqlite_with_rowid=False,
+)

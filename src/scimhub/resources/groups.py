@@ -1,0 +1,345 @@
+"""Groups on SQL: one `groups` row per group and one `memberships` row per direct
+member. A member change touches only the rows it names: its cost does not grow with the
+group (no member list is loaded, `member_count` moves by the rows changed)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+
+from scimhub.db.sqlfilter import compile_filter, compile_member_filter
+from scimhub.db.sqlsort import sort_key
+from scimhub.db.tables import groups, memberships, users
+from scimhub.resources import sqlpaging
+from scimhub.resources.sqlpaging import AnyRow, check_storable, chunks, storable_id, utcnow
+from scimhub.resources.store import MemberChange, Page, SearchResult, Sort, Stored
+from scimhub.resources.users import remove_member_everywhere
+from scimhub.scim.errors import InvalidValue
+from scimhub.scim.filter import Filter
+from scimhub.scim.schema import GROUP
+
+_COLUMNS = (
+    groups.c.id,
+    groups.c.version,
+    groups.c.created,
+    groups.c.last_modified,
+    groups.c.member_count,
+    groups.c.data,
+)
+
+
+def _columns(data: dict[str, Any]) -> dict[str, Any]:
+    display_name = data.get("displayName")
+    if not isinstance(display_name, str) or not display_name:
+        raise InvalidValue("displayName is required")
+    return {
+        "display_name": display_name,
+        "display_name_ci": display_name.lower(),
+        "external_id": data.get("externalId"),
+        "data": data,
+    }
+
+
+def _data(data: dict[str, Any]) -> dict[str, Any]:
+    # Members live in `memberships`, never in the JSON.
+    return {k: v for k, v in data.items() if k != "members"} if "members" in data else data
+
+
+def _stored(row: AnyRow) -> Stored:
+    return Stored(
+        row.id,
+        row.version,
+        row.created,
+        row.last_modified,
+        row.data,
+        member_count=row.member_count,
+    )
+
+
+def _member_ids(members: Sequence[dict[str, Any]]) -> list[str]:
+    """The ids named in member objects, in order, without repeats."""
+    ids: dict[str, None] = {}
+    for member in members:
+        value = member.get("value") if isinstance(member, dict) else None
+        if not isinstance(value, str) or not value:
+            raise InvalidValue("each member needs a string 'value' (the member's id)")
+        ids[value] = None
+    return list(ids)
+
+
+class GroupStore:
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    # -- reads ---------------------------------------------------------------------
+
+    def get(
+        self, conn: Connection, tenant_id: str, id: str, *, with_members: bool = False
+    ) -> Stored | None:
+        if not storable_id(id):
+            return None
+        row = conn.execute(
+            sa.select(*_COLUMNS).where(groups.c.tenant_id == tenant_id, groups.c.id == id)
+        ).first()
+        if row is None:
+            return None
+        stored = _stored(row)
+        if with_members:
+            stored.members = self.load_members(conn, tenant_id, id)
+        return stored
+
+    def search(
+        self,
+        conn: Connection,
+        tenant_id: str,
+        filter: Filter | None,
+        sort: Sort | None,
+        page: Page,
+        *,
+        with_members: bool = False,
+    ) -> SearchResult:
+        where = [groups.c.tenant_id == tenant_id]
+        if filter is not None:
+            where.append(compile_filter(GROUP, filter, dialect=self.dialect, tenant_id=tenant_id))
+        key = sort_key(GROUP, sort.path, dialect=self.dialect) if sort else None
+        descending = bool(sort and sort.descending)
+        found = sqlpaging.search(conn, groups, _COLUMNS, where, key, descending, page)
+        items = [_stored(row) for row in found.rows]
+        if with_members and items:
+            # The members of the whole page in one query.
+            by_group = self._members(conn, tenant_id, [s.id for s in items])
+            for item in items:
+                item.members = by_group[item.id]
+        return SearchResult(items, found.total, found.last_key, found.has_more)
+
+    def load_members(self, conn: Connection, tenant_id: str, group_id: str) -> list[dict[str, Any]]:
+        """[{"value", "type", "display"}]: display is a user's displayName, else its
+        userName, or a group's displayName. Ordered by member id."""
+        if not storable_id(group_id):
+            return []
+        return self._members(conn, tenant_id, [group_id])[group_id]
+
+    def _members(
+        self, conn: Connection, tenant_id: str, group_ids: Sequence[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        m, u, g = memberships, users.alias("u"), groups.alias("g")
+        rows = conn.execute(
+            sa.select(
+                m.c.group_id,
+                m.c.member_id,
+                m.c.member_type,
+                sa.func.coalesce(u.c.display_name, u.c.user_name, g.c.display_name).label(
+                    "display"
+                ),
+            )
+            .select_from(
+                m.outerjoin(
+                    u, sa.and_(m.c.member_type == "User", u.c.id == m.c.member_id)
+                ).outerjoin(g, sa.and_(m.c.member_type == "Group", g.c.id == m.c.member_id))
+            )
+            .where(m.c.tenant_id == tenant_id, m.c.group_id.in_(group_ids))
+            .order_by(m.c.group_id, m.c.member_id)
+        )
+        result: dict[str, list[dict[str, Any]]] = {i: [] for i in group_ids}
+        for row in rows:
+            member = {"value": row.member_id, "type": row.member_type}
+            if row.display is not None:
+                member["display"] = row.display
+            result[row.group_id].append(member)
+        return result
+
+    # -- writes --------------------------------------------------------------------
+
+    def insert(
+        self, conn: Connection, tenant_id: str, data: dict[str, Any], members: list[dict[str, Any]]
+    ) -> Stored:
+        data = _data(data)
+        check_storable(data)
+        columns = _columns(data)
+        typed = self._member_types(conn, tenant_id, _member_ids(members))
+        id, now = str(uuid.uuid4()), utcnow()
+        conn.execute(
+            sa.insert(groups).values(
+                id=id,
+                tenant_id=tenant_id,
+                created=now,
+                last_modified=now,
+                version=1,
+                member_count=len(typed),
+                **columns,
+            )
+        )
+        # A new group has no parent yet, so no member can close a cycle through it.
+        self._add_rows(conn, tenant_id, id, typed)
+        return Stored(id, 1, now, now, data, member_count=len(typed))
+
+    def update(
+        self,
+        conn: Connection,
+        tenant_id: str,
+        id: str,
+        data: dict[str, Any],
+        *,
+        expected_version: int,
+        member_changes: Sequence[MemberChange] = (),
+    ) -> Stored | None:
+        """The conditional UPDATE first (None when the id/version is not there; on
+        PostgreSQL it also locks the row, so member changes to one group queue), then
+        the member changes in order, then member_count moves by the rows changed."""
+        if not storable_id(id):
+            return None
+        data = _data(data)
+        check_storable(data)
+        now = utcnow()
+        row = conn.execute(
+            sa.update(groups)
+            .where(
+                groups.c.tenant_id == tenant_id,
+                groups.c.id == id,
+                groups.c.version == expected_version,
+            )
+            .values(version=groups.c.version + 1, last_modified=now, **_columns(data))
+            .returning(groups.c.created, groups.c.version, groups.c.member_count)
+        ).first()
+        if row is None:
+            return None
+        count = row.member_count
+        for change in member_changes:
+            count += self._apply(conn, tenant_id, id, change)
+        if count != row.member_count:
+            conn.execute(sa.update(groups).where(groups.c.id == id).values(member_count=count))
+        return Stored(id, row.version, row.created, now, data, member_count=count)
+
+    def delete(self, conn: Connection, tenant_id: str, id: str) -> bool:
+        """Deletes the group and its memberships (FK cascade), and takes it out of the
+        groups it was a member of (they get a new version)."""
+        if not storable_id(id):
+            return False
+        deleted = conn.execute(
+            sa.delete(groups).where(groups.c.tenant_id == tenant_id, groups.c.id == id)
+        ).rowcount
+        if not deleted:
+            return False
+        remove_member_everywhere(conn, tenant_id, id)
+        return True
+
+    # -- members -------------------------------------------------------------------
+
+    def _apply(self, conn: Connection, tenant_id: str, group_id: str, change: MemberChange) -> int:
+        """Run one MemberChange; returns how member_count moves."""
+        if change.op == "add":
+            typed = self._checked(conn, tenant_id, group_id, change.members)
+            return self._add_rows(conn, tenant_id, group_id, typed, ignore_existing=True)
+        if change.op == "replace":
+            typed = self._checked(conn, tenant_id, group_id, change.members)
+            removed = self._delete_rows(conn, tenant_id, group_id, None)
+            return self._add_rows(conn, tenant_id, group_id, typed) - removed
+        if change.members:
+            removed = 0
+            for chunk in chunks([i for i in _member_ids(change.members) if storable_id(i)]):
+                removed += self._delete_rows(
+                    conn, tenant_id, group_id, memberships.c.member_id.in_(chunk)
+                )
+            return -removed
+        if change.filter is not None:
+            condition = compile_member_filter(change.filter, dialect=self.dialect)
+            return -self._delete_rows(conn, tenant_id, group_id, condition)
+        return -self._delete_rows(conn, tenant_id, group_id, None)
+
+    def _checked(
+        self, conn: Connection, tenant_id: str, group_id: str, members: Sequence[dict[str, Any]]
+    ) -> dict[str, str]:
+        typed = self._member_types(conn, tenant_id, _member_ids(members))
+        self._refuse_cycles(
+            conn, tenant_id, group_id, [i for i, t in typed.items() if t == "Group"]
+        )
+        return typed
+
+    def _member_types(self, conn: Connection, tenant_id: str, ids: Sequence[str]) -> dict[str, str]:
+        """{id: "User"|"Group"} for ids of this tenant, in the given order; InvalidValue
+        naming the unknown ones (another tenant's ids are unknown here)."""
+        found: dict[str, str] = {}
+        # FOR SHARE (PostgreSQL): a concurrent delete of a member waits for this
+        # transaction, then also removes the membership row it adds.
+        for table, kind in ((users, "User"), (groups, "Group")):
+            wanted = [i for i in ids if i not in found and storable_id(i)]
+            for chunk in chunks(wanted):
+                rows = conn.execute(
+                    sa.select(table.c.id)
+                    .where(table.c.tenant_id == tenant_id, table.c.id.in_(chunk))
+                    .with_for_update(read=True)
+                ).scalars()
+                found.update((i, kind) for i in rows)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+            raise InvalidValue(f"no such user or group to add as member: {shown}")
+        return {i: found[i] for i in ids}
+
+    def _refuse_cycles(
+        self, conn: Connection, tenant_id: str, group_id: str, group_members: Sequence[str]
+    ) -> None:
+        """A group may not contain itself, directly or through other groups: adding g
+        to G closes a cycle when g is G or g is an ancestor of G. Walks up from G
+        (few rows: the groups containing G), not down from g (all of g's members)."""
+        if not group_members:
+            return
+        if group_id in group_members:
+            raise InvalidValue("a group cannot be a member of itself")
+        m = memberships.alias("m")
+        # Seeded from the row (not a literal) so the CTE column has the column's
+        # collation on PostgreSQL.
+        up = (
+            sa.select(groups.c.id.label("id"))
+            .where(groups.c.tenant_id == tenant_id, groups.c.id == group_id)
+            .cte("up", recursive=True)
+        )
+        up = up.union(
+            sa.select(m.c.group_id).where(m.c.member_id == up.c.id, m.c.tenant_id == tenant_id)
+        )
+        for chunk in chunks(group_members):
+            hit = conn.execute(sa.select(up.c.id).where(up.c.id.in_(chunk)).limit(1)).first()
+            if hit is not None:
+                raise InvalidValue(
+                    f"group {hit.id} contains this group: adding it as a member would "
+                    "create a cycle"
+                )
+
+    def _add_rows(
+        self,
+        conn: Connection,
+        tenant_id: str,
+        group_id: str,
+        typed: dict[str, str],
+        *,
+        ignore_existing: bool = False,
+    ) -> int:
+        added = 0
+        items = list(typed.items())
+        for chunk in chunks(items):
+            rows = [
+                {"tenant_id": tenant_id, "group_id": group_id, "member_id": i, "member_type": t}
+                for i, t in chunk
+            ]
+            stmt = self._insert(memberships).values(rows)
+            if ignore_existing:
+                # Adding an existing member is a no-op (Entra re-sends adds).
+                stmt = stmt.on_conflict_do_nothing()
+            # Count the rows RETURNING gives back (only the inserted ones): rowcount of
+            # a multi-row INSERT is not reported by every driver (psycopg gives -1).
+            added += len(conn.execute(stmt.returning(memberships.c.member_id)).all())
+        return added
+
+    def _delete_rows(self, conn: Connection, tenant_id: str, group_id: str, condition: Any) -> int:
+        stmt = sa.delete(memberships).where(
+            memberships.c.tenant_id == tenant_id, memberships.c.group_id == group_id
+        )
+        if condition is not None:
+            stmt = stmt.where(condition)
+        return int(conn.execute(stmt).rowcount)

@@ -1,0 +1,304 @@
+"""Users on SQL: one `users` row per user (indexed columns + the data dict as JSON), its
+emails mirrored in `user_emails`, its groups read from `memberships`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from scimhub.db.sqlfilter import compile_filter
+from scimhub.db.sqlsort import sort_key
+from scimhub.db.tables import groups, memberships, user_emails, users
+from scimhub.resources import sqlpaging
+from scimhub.resources.sqlpaging import AnyRow, check_storable, chunks, storable_id, utcnow
+from scimhub.resources.store import Page, SearchResult, Sort, Stored
+from scimhub.scim.errors import InvalidValue, Uniqueness
+from scimhub.scim.filter import Filter
+from scimhub.scim.schema import USER
+
+_COLUMNS = (users.c.id, users.c.version, users.c.created, users.c.last_modified, users.c.data)
+
+
+def _columns(data: dict[str, Any]) -> dict[str, Any]:
+    """The indexed columns, pulled out of a data dict."""
+    user_name = data.get("userName")
+    if not isinstance(user_name, str) or not user_name:
+        raise InvalidValue("userName is required")
+    active = data.get("active")
+    return {
+        "user_name": user_name,
+        "user_name_ci": user_name.lower(),
+        "external_id": data.get("externalId"),
+        "display_name": data.get("displayName"),
+        "active": active if isinstance(active, bool) else None,
+        "data": data,
+    }
+
+
+def _email_rows(tenant_id: str, user_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+    emails = data.get("emails")
+    rows = []
+    for email in emails if isinstance(emails, list) else []:
+        if not isinstance(email, dict):
+            continue
+        value, kind, primary = email.get("value"), email.get("type"), email.get("primary")
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "user_id": user_id,
+                "value": value if isinstance(value, str) else None,
+                "value_ci": value.lower() if isinstance(value, str) else None,
+                "type": kind.lower() if isinstance(kind, str) else None,
+                "primary": primary if isinstance(primary, bool) else None,
+            }
+        )
+    return rows
+
+
+def _stored(row: AnyRow) -> Stored:
+    return Stored(row.id, row.version, row.created, row.last_modified, row.data)
+
+
+def group_rows(
+    conn: Connection, tenant_id: str, member_ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Direct and indirect groups of each member id (RFC 7643 §4.1.2 `groups`): a
+    recursive walk up `memberships`. UNION (not UNION ALL) ends the walk even if the
+    data held a cycle."""
+    result: dict[str, list[dict[str, Any]]] = {i: [] for i in member_ids}
+    if not member_ids:
+        return result
+    m = memberships.alias("m")
+    walk = (
+        sa.select(
+            memberships.c.member_id.label("member_id"),
+            memberships.c.group_id.label("group_id"),
+            sa.literal(0).label("depth"),
+        )
+        .where(memberships.c.tenant_id == tenant_id, memberships.c.member_id.in_(member_ids))
+        .cte("walk", recursive=True)
+    )
+    walk = walk.union(
+        sa.select(walk.c.member_id, m.c.group_id, sa.literal(1)).where(
+            m.c.member_id == walk.c.group_id, m.c.tenant_id == tenant_id
+        )
+    )
+    rows = conn.execute(
+        sa.select(
+            walk.c.member_id,
+            walk.c.group_id,
+            sa.func.min(walk.c.depth).label("depth"),
+            groups.c.display_name,
+        )
+        .join(groups, groups.c.id == walk.c.group_id)
+        .group_by(
+            walk.c.member_id, walk.c.group_id, groups.c.display_name, groups.c.display_name_ci
+        )
+        .order_by(walk.c.member_id, groups.c.display_name_ci, walk.c.group_id)
+    )
+    for row in rows:
+        result[row.member_id].append(
+            {
+                "value": row.group_id,
+                "display": row.display_name,
+                "type": "direct" if row.depth == 0 else "indirect",
+            }
+        )
+    return result
+
+
+def remove_member_everywhere(conn: Connection, tenant_id: str, member_id: str) -> None:
+    """Take a deleted user or group out of every group that has it as a direct member.
+    Those groups' `members` change, so their version and lastModified move too (their
+    ETags must change, RFC 7644 §3.14, and delta syncs on meta.lastModified see it).
+
+    Locks in the order a member PATCH takes them (the group rows, then membership rows),
+    so the two cannot deadlock; member_count moves by the rows this DELETE removed, so a
+    concurrent PATCH that removed the same member first is not counted twice."""
+    parents = sa.select(memberships.c.group_id).where(
+        memberships.c.tenant_id == tenant_id, memberships.c.member_id == member_id
+    )
+    conn.execute(
+        sa.select(groups.c.pk)
+        .where(groups.c.tenant_id == tenant_id, groups.c.id.in_(parents))
+        .order_by(groups.c.pk)
+        .with_for_update()  # PostgreSQL only; SQLite writers are serialized anyway
+    ).all()
+    removed = (
+        conn.execute(
+            sa.delete(memberships)
+            .where(memberships.c.tenant_id == tenant_id, memberships.c.member_id == member_id)
+            .returning(memberships.c.group_id)
+        )
+        .scalars()
+        .all()
+    )
+    for chunk in chunks(removed):
+        conn.execute(
+            sa.update(groups)
+            .where(groups.c.tenant_id == tenant_id, groups.c.id.in_(chunk))
+            .values(
+                member_count=groups.c.member_count - 1,
+                version=groups.c.version + 1,
+                last_modified=utcnow(),
+            )
+        )
+
+
+class UserStore:
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+
+    def get(
+        self, conn: Connection, tenant_id: str, id: str, *, with_groups: bool = False
+    ) -> Stored | None:
+        if not storable_id(id):
+            return None
+        row = conn.execute(
+            sa.select(*_COLUMNS).where(users.c.tenant_id == tenant_id, users.c.id == id)
+        ).first()
+        if row is None:
+            return None
+        stored = _stored(row)
+        if with_groups:
+            stored.groups = self.load_groups(conn, tenant_id, id)
+        return stored
+
+    def search(
+        self,
+        conn: Connection,
+        tenant_id: str,
+        filter: Filter | None,
+        sort: Sort | None,
+        page: Page,
+        *,
+        with_groups: bool = False,
+    ) -> SearchResult:
+        where = [users.c.tenant_id == tenant_id]
+        if filter is not None:
+            where.append(compile_filter(USER, filter, dialect=self.dialect, tenant_id=tenant_id))
+        key = sort_key(USER, sort.path, dialect=self.dialect) if sort else None
+        descending = bool(sort and sort.descending)
+        found = sqlpaging.search(conn, users, _COLUMNS, where, key, descending, page)
+        items = [_stored(row) for row in found.rows]
+        if with_groups and items:
+            by_user = group_rows(conn, tenant_id, [s.id for s in items])
+            for item in items:
+                item.groups = by_user[item.id]
+        return SearchResult(items, found.total, found.last_key, found.has_more)
+
+    def _check_user_name(
+        self, conn: Connection, tenant_id: str, user_name_ci: str, id: str | None
+    ) -> None:
+        """Uniqueness when another user of the tenant has this userName (checked first
+        for a clean error; the unique index catches what a race lets through)."""
+        query = sa.select(users.c.id).where(
+            users.c.tenant_id == tenant_id, users.c.user_name_ci == user_name_ci
+        )
+        if id is not None:
+            query = query.where(users.c.id != id)
+        if conn.execute(query).first() is not None:
+            raise Uniqueness("userName is already taken")
+
+    def _exists(self, conn: Connection, tenant_id: str, id: str, version: int) -> bool:
+        query = sa.select(users.c.pk).where(
+            users.c.tenant_id == tenant_id, users.c.id == id, users.c.version == version
+        )
+        return conn.execute(query).first() is not None
+
+    def insert(self, conn: Connection, tenant_id: str, data: dict[str, Any]) -> Stored:
+        """Raises Uniqueness (409) when the userName is taken, case-insensitively."""
+        check_storable(data)
+        columns = _columns(data)
+        self._check_user_name(conn, tenant_id, columns["user_name_ci"], None)
+        id, now = str(uuid.uuid4()), utcnow()
+        try:
+            conn.execute(
+                sa.insert(users).values(
+                    id=id,
+                    tenant_id=tenant_id,
+                    created=now,
+                    last_modified=now,
+                    version=1,
+                    **columns,
+                )
+            )
+        except IntegrityError as exc:  # a concurrent insert won (PostgreSQL)
+            if sqlpaging.violates(exc, "uq_users_tenant_user_name_ci", "user_name_ci"):
+                raise Uniqueness("userName is already taken") from exc
+            raise
+        emails = _email_rows(tenant_id, id, data)
+        if emails:
+            conn.execute(sa.insert(user_emails), emails)
+        return Stored(id, 1, now, now, data)
+
+    def update(
+        self,
+        conn: Connection,
+        tenant_id: str,
+        id: str,
+        data: dict[str, Any],
+        *,
+        expected_version: int,
+    ) -> Stored | None:
+        """One conditional UPDATE; None when no row has this id and version (gone, or
+        another writer moved the version on). Raises Uniqueness on a userName clash."""
+        if not storable_id(id):
+            return None
+        check_storable(data)
+        columns = _columns(data)
+        try:
+            self._check_user_name(conn, tenant_id, columns["user_name_ci"], id)
+        except Uniqueness:
+            # Only a clash for a user that is there at this version: otherwise the
+            # update misses (None), as it would without the clash.
+            if not self._exists(conn, tenant_id, id, expected_version):
+                return None
+            raise
+        now = utcnow()
+        try:
+            row = conn.execute(
+                sa.update(users)
+                .where(
+                    users.c.tenant_id == tenant_id,
+                    users.c.id == id,
+                    users.c.version == expected_version,
+                )
+                .values(version=users.c.version + 1, last_modified=now, **columns)
+                .returning(users.c.created, users.c.version)
+            ).first()
+        except IntegrityError as exc:
+            if sqlpaging.violates(exc, "uq_users_tenant_user_name_ci", "user_name_ci"):
+                raise Uniqueness("userName is already taken") from exc
+            raise
+        if row is None:
+            return None
+        conn.execute(sa.delete(user_emails).where(user_emails.c.user_id == id))
+        emails = _email_rows(tenant_id, id, data)
+        if emails:
+            conn.execute(sa.insert(user_emails), emails)
+        return Stored(id, row.version, row.created, now, data)
+
+    def delete(self, conn: Connection, tenant_id: str, id: str) -> bool:
+        """Deletes the user, its email rows (FK cascade) and its memberships; the groups
+        it was in get a new version (see `remove_member_everywhere`)."""
+        if not storable_id(id):
+            return False
+        deleted = conn.execute(
+            sa.delete(users).where(users.c.tenant_id == tenant_id, users.c.id == id)
+        ).rowcount
+        if not deleted:
+            return False
+        remove_member_everywhere(conn, tenant_id, id)
+        return True
+
+    def load_groups(self, conn: Connection, tenant_id: str, user_id: str) -> list[dict[str, Any]]:
+        """[{"value", "display", "type": "direct"|"indirect"}], by display name."""
+        if not storable_id(user_id):
+            return []
+        return group_rows(conn, tenant_id, [user_id])[user_id]

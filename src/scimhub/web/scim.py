@@ -1,0 +1,205 @@
+"""The SCIM endpoints under `/scim/v2/{tenant}` (RFC 7644 §3.2).
+
+One dispatcher reads the path segments rather than a route table: endpoint names match
+case-insensitively, a trailing slash is the same route, and every unknown path answers
+with a SCIM 404 instead of a framework page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scimhub.db.engine import Database
+from scimhub.resources.service import ResourceService, Result
+from scimhub.scim import discovery, etag
+from scimhub.scim.errors import (
+    MethodNotAllowed,
+    NotFound,
+    NotImplementedByServer,
+    PreconditionFailed,
+    Unauthorized,
+)
+from scimhub.scim.listing import list_response, parse_query_params, parse_search_body
+from scimhub.scim.schema import GROUP, USER
+from scimhub.settings import Settings
+from scimhub.tenancy.tenants import Tenant
+from scimhub.tenancy.tokens import authenticate
+from scimhub.web.bulk import BulkRunner
+from scimhub.web.request import parse_json, preconditions_of, projection_of, read_body
+from scimhub.web.responses import ScimResponse
+from scimhub.web.search import root_search
+
+_WRITE_METHODS = ("POST", "PUT", "PATCH")
+
+
+class ScimEndpoints:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.services = {
+            "users": ResourceService(db, settings, USER),
+            "groups": ResourceService(db, settings, GROUP),
+        }
+        self.bulk = BulkRunner(settings, self.services)
+
+    async def handle(self, request: Request) -> Response:
+        segments = [s for s in request.path_params.get("rest", "").split("/") if s]
+        is_bulk = len(segments) == 1 and segments[0].lower() == "bulk"
+        limit = self.settings.bulk_max_payload_bytes if is_bulk else self.settings.max_request_bytes
+        raw = await read_body(request, limit) if request.method in _WRITE_METHODS else None
+        return await run_in_threadpool(self._dispatch, request, segments, raw)
+
+    # -- dispatch --------------------------------------------------------------------------
+
+    def _dispatch(self, request: Request, segments: list[str], raw: bytes | None) -> Response:
+        if "\x00" in request.url.path:
+            # No tenant slug or id holds U+0000; PostgreSQL would refuse it as a parameter.
+            raise NotFound("no SCIM endpoint at this path")
+        tenant = self._authenticate(request)
+        base_url = self._base_url(request, tenant.slug)
+        method = request.method
+        if not segments:
+            raise NotFound("no SCIM endpoint at this path")
+        head = segments[0].lower()
+        rest = segments[1:]
+        if head in self.services:
+            return self._resources(request, tenant, base_url, self.services[head], rest, raw)
+        if head == ".search" and not rest:
+            _allow(method, "POST")
+            query = parse_search_body(
+                _json(request, raw),
+                default_count=self.settings.default_page_size,
+                max_count=self.settings.max_page_size,
+            )
+            body = root_search(list(self.services.values()), tenant.id, query, base_url)
+            return ScimResponse(body)
+        if head == "bulk" and not rest:
+            _allow(method, "POST")
+            return ScimResponse(self.bulk.run(tenant.id, _json(request, raw), base_url))
+        if head == "me":
+            # RFC 7644 §3.11: /Me is optional; scimhub's tokens are not users.
+            raise NotImplementedByServer("/Me is not supported: SCIM tokens act for no user")
+        return self._discovery(method, head, rest, base_url)
+
+    def _resources(
+        self,
+        request: Request,
+        tenant: Tenant,
+        base_url: str,
+        service: ResourceService,
+        rest: list[str],
+        raw: bytes | None,
+    ) -> Response:
+        method = request.method
+        settings = self.settings
+        if not rest:
+            _allow(method, "GET", "POST")
+            if method == "GET":
+                query = parse_query_params(
+                    request.query_params,
+                    default_count=settings.default_page_size,
+                    max_count=settings.max_page_size,
+                )
+                return ScimResponse(service.search(tenant.id, query, base_url))
+            created = service.create(
+                tenant.id, _json(request, raw), projection_of(request), base_url
+            )
+            location = f"{base_url}{service.rt.endpoint}/{created.body['id']}"
+            return _resource_response(created, 201, location=location)
+        if len(rest) != 1:
+            raise NotFound("no SCIM endpoint at this path")
+        if rest[0] == ".search":
+            _allow(method, "POST")
+            query = parse_search_body(
+                _json(request, raw),
+                default_count=settings.default_page_size,
+                max_count=settings.max_page_size,
+            )
+            return ScimResponse(service.search(tenant.id, query, base_url))
+        id = rest[0]
+        _allow(method, "GET", "PUT", "PATCH", "DELETE")
+        preconditions = preconditions_of(request)
+        if method == "GET":
+            found = service.get(tenant.id, id, projection_of(request), base_url)
+            if preconditions.if_match is not None and not etag.matches(
+                preconditions.if_match, found.version
+            ):
+                raise PreconditionFailed(f"If-Match {preconditions.if_match} does not match")
+            if preconditions.if_none_match is not None and etag.matches(
+                preconditions.if_none_match, found.version
+            ):
+                # RFC 7232 §4.1: unchanged since the client's copy.
+                return Response(status_code=304, headers={"etag": etag.etag(found.version)})
+            return _resource_response(found, 200)
+        if method == "DELETE":
+            service.delete(tenant.id, id, preconditions)
+            return Response(status_code=204)
+        body = _json(request, raw)
+        if method == "PUT":
+            result = service.replace(
+                tenant.id, id, body, preconditions, projection_of(request), base_url
+            )
+        else:
+            result = service.patch(
+                tenant.id, id, body, preconditions, projection_of(request), base_url
+            )
+        return _resource_response(result, 200)
+
+    def _discovery(self, method: str, head: str, rest: list[str], base_url: str) -> Response:
+        if head == "serviceproviderconfig" and not rest:
+            _allow(method, "GET")
+            return ScimResponse(discovery.service_provider_config(self.settings, base_url))
+        if head in ("resourcetypes", "schemas") and len(rest) <= 1:
+            _allow(method, "GET")
+            if head == "resourcetypes":
+                if rest:
+                    return ScimResponse(discovery.resource_type(rest[0], base_url))
+                docs = discovery.resource_types(base_url)
+            else:
+                if rest:
+                    return ScimResponse(discovery.schema(rest[0], base_url))
+                docs = discovery.schemas(base_url)
+            return ScimResponse(list_response(docs, total=len(docs), start_index=1))
+        raise NotFound("no SCIM endpoint at this path")
+
+    # -- request context -------------------------------------------------------------------
+
+    def _authenticate(self, request: Request) -> Tenant:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("a bearer token is required")
+        with self.db.read() as conn:
+            tenant = authenticate(conn, request.path_params["tenant"], token)
+        if tenant is None:
+            raise Unauthorized("the token is not valid for this tenant")
+        return tenant
+
+    def _base_url(self, request: Request, slug: str) -> str:
+        origin = self.settings.public_url.rstrip("/")
+        if not origin:
+            origin = f"{request.url.scheme}://{request.url.netloc}"
+        return f"{origin}/scim/v2/{slug}"
+
+
+def _allow(method: str, *allowed: str) -> None:
+    if method not in allowed:
+        raise MethodNotAllowed(
+            f"{method} is not allowed here; allowed: {', '.join(allowed)}", allowed
+        )
+
+
+def _json(request: Request, raw: bytes | None) -> Any:
+    return parse_json(request, raw or b"")
+
+
+def _resource_response(result: Result, status: int, *, location: str = "") -> ScimResponse:
+    headers = {"etag": etag.etag(result.version)}
+    if location:
+        # RFC 7644 §3.3: the Location header carries the new resource's URI.
+        headers["location"] = location
+    return ScimResponse(result.body, status_code=status, headers=headers)
