@@ -817,7 +817,7 @@ GROUP_CASES = [
                 "value": [{"value": "u1", "display": "steve"}, {"value": "u2"}],
             }
         ],
-        [MemberChange("add", ({"value": "u1"}, {"value": "u2"}))],
+        [MemberChange("add", ({"value": "u1", "display": "steve"}, {"value": "u2"}))],
         id="okta: add with display, no type",
     ),
     pytest.param(
@@ -1009,12 +1009,20 @@ CORPUS_EXPECTED: dict[str, tuple[dict[str, Any], list[MemberChange]]] = {
         GROUP_DATA,
         [
             MemberChange("remove", filter=value_filter('value eq "{userId2}"')),
-            MemberChange("add", ({"value": "{userId}"},)),
+            MemberChange("add", ({"value": "{userId}", "display": "test.user@okta.local"},)),
         ],
     ),
     "group: full push replace members": (
         GROUP_DATA,
-        [MemberChange("replace", ({"value": "{userId}"}, {"value": "{userId2}"}))],
+        [
+            MemberChange(
+                "replace",
+                (
+                    {"value": "{userId}", "display": "test.user@okta.local"},
+                    {"value": "{userId2}", "display": "test.user@okta.local"},
+                ),
+            )
+        ],
     ),
     "group: push empty group": (GROUP_DATA, [MemberChange("replace", ())]),
     "update multi-valued (email) + name": (

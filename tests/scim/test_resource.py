@@ -306,8 +306,14 @@ NORMALIZE_CASES = [
                 {"value": "u2", "display": "bob@ad.oktatest.com", "$ref": "https://x/Users/u2"},
             ],
         },
-        {"displayName": "Example Group", "members": [{"value": "u1"}, {"value": "u2"}]},
-        id="okta-group: members display and $ref dropped",
+        {
+            "displayName": "Example Group",
+            "members": [
+                {"value": "u1", "display": "steve@ad.oktatest.com"},
+                {"value": "u2", "display": "bob@ad.oktatest.com"},
+            ],
+        },
+        id="okta-group: members display kept as sent, $ref dropped",
     ),
     pytest.param(
         GROUP,
@@ -578,7 +584,7 @@ def test_put_okta_group_replaces_members_and_name() -> None:
     }
     assert normalize_replacement(GROUP, current, body) == {
         "displayName": "SCIM_test1",
-        "members": [{"value": "u1"}, {"value": "u2"}],
+        "members": [{"value": "u1", "display": "bob"}, {"value": "u2", "display": "pete"}],
     }
 
 

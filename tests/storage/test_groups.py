@@ -26,12 +26,18 @@ def make_users(db: Database, tenant: Tenant, store: UserStore, *names: str) -> l
         return [store.insert(conn, tenant.id, {"userName": n}) for n in names]
 
 
+def as_member(stored: Stored) -> dict[str, Any]:
+    """A member as an IdP sends it: its id and, as `display`, its name."""
+    name = stored.data.get("userName") or stored.data["displayName"]
+    return {"value": stored.id, "display": name}
+
+
 def make_group(
     db: Database, tenant: Tenant, store: GroupStore, name: str, *members: Stored
 ) -> Stored:
     with db.write() as conn:
         return store.insert(
-            conn, tenant.id, {"displayName": name}, [{"value": m.id} for m in members]
+            conn, tenant.id, {"displayName": name}, [as_member(m) for m in members]
         )
 
 
@@ -75,9 +81,9 @@ def test_insert_with_members(
             tenant.id,
             {"displayName": "Eng", "externalId": "e-1"},
             [
-                {"value": ann.id, "type": "Group"},
+                {"value": ann.id, "type": "Group", "display": "Ann A"},
                 {"value": bob.id},
-                {"value": sub.id},
+                {"value": sub.id, "display": "Subgroup"},
                 {"value": bob.id},
             ],
         )
@@ -88,10 +94,11 @@ def test_insert_with_members(
     assert got is not None and plain is not None
     assert plain.members is None and plain.member_count == 3
     assert got.data == {"displayName": "Eng", "externalId": "e-1"}
+    # `display` is what the client sent, never derived (none sent for bob).
     expected = [
         {"value": ann.id, "type": "User", "display": "Ann A"},
-        {"value": bob.id, "type": "User", "display": "bob"},
-        {"value": sub.id, "type": "Group", "display": "Sub"},
+        {"value": bob.id, "type": "User"},
+        {"value": sub.id, "type": "Group", "display": "Subgroup"},
     ]
     assert got.members == sorted(expected, key=lambda m: m["value"])
 
@@ -137,7 +144,7 @@ def test_member_changes_in_order(
     group = make_group(db, tenant, group_store, "G", a, b)
 
     def v(*users: Stored) -> tuple[dict[str, Any], ...]:
-        return tuple({"value": u.id} for u in users)
+        return tuple(as_member(u) for u in users)
 
     # Adding an existing member and removing an absent one are no-ops.
     updated = change(

@@ -95,22 +95,6 @@ class EmailMirror(Elements):
         )
 
 
-def member_display() -> Expr:
-    """A member's display: a user's displayName, else its userName; a group's
-    displayName. Correlated to the `memberships` row."""
-    user = (
-        sa.select(sa.func.coalesce(users.c.display_name, users.c.user_name))
-        .where(users.c.id == memberships.c.member_id)
-        .scalar_subquery()
-    )
-    group = (
-        sa.select(groups.c.display_name)
-        .where(groups.c.id == memberships.c.member_id)
-        .scalar_subquery()
-    )
-    return sa.case((memberships.c.member_type == "User", user), else_=group)
-
-
 @dataclass
 class GroupMembers(Elements):
     """A Group's `members`: rows of `memberships` with group_id = the group."""
@@ -125,7 +109,7 @@ class GroupMembers(Elements):
         if sub.name == "type":
             return string_leaf(name, memberships.c.member_type, sub)
         if sub.name == "display":
-            return string_leaf(name, member_display(), sub)
+            return string_leaf(name, memberships.c.display, sub)
         raise InvalidFilter(f"members.{sub.name} cannot be used in a filter")
 
     def exists(self, build: Callable[[Elements], Pred]) -> Pred:

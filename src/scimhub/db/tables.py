@@ -30,6 +30,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -196,6 +197,8 @@ memberships = Table(
     ),
     Column("member_id", ID_EXACT, nullable=False),
     Column("member_type", String(5), nullable=False),
+    # The member's `display` as the client sent it (None when it sent none).
+    Column("display", Text, nullable=True),
     PrimaryKeyConstraint("group_id", "member_id", name="pk_memberships"),
     Index("ix_memberships_member", "member_id"),
     sqlite_with_rowid=False,

@@ -61,6 +61,15 @@ def _stored(row: AnyRow) -> Stored:
     )
 
 
+def _displays(members: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The `display` each member was given by the client, by member id."""
+    return {
+        m["value"]: m["display"]
+        for m in members
+        if isinstance(m, dict) and isinstance(m.get("display"), str)
+    }
+
+
 def _member_ids(members: Sequence[dict[str, Any]]) -> list[str]:
     """The ids named in member objects, in order, without repeats."""
     ids: dict[str, None] = {}
@@ -119,8 +128,9 @@ class GroupStore:
         return SearchResult(items, found.total, found.last_key, found.has_more)
 
     def load_members(self, conn: Connection, tenant_id: str, group_id: str) -> list[dict[str, Any]]:
-        """[{"value", "type", "display"}]: display is a user's displayName, else its
-        userName, or a group's displayName. Ordered by member id."""
+        """[{"value", "type", "display"?}] ordered by member id. `display` is what the
+        client sent with the member, if anything: stored as sent, never derived, so a
+        client reads back exactly what it wrote (RFC 7643 §4.2 defines no source for it)."""
         if not storable_id(group_id):
             return []
         return self._members(conn, tenant_id, [group_id])[group_id]
@@ -128,21 +138,9 @@ class GroupStore:
     def _members(
         self, conn: Connection, tenant_id: str, group_ids: Sequence[str]
     ) -> dict[str, list[dict[str, Any]]]:
-        m, u, g = memberships, users.alias("u"), groups.alias("g")
+        m = memberships
         rows = conn.execute(
-            sa.select(
-                m.c.group_id,
-                m.c.member_id,
-                m.c.member_type,
-                sa.func.coalesce(u.c.display_name, u.c.user_name, g.c.display_name).label(
-                    "display"
-                ),
-            )
-            .select_from(
-                m.outerjoin(
-                    u, sa.and_(m.c.member_type == "User", u.c.id == m.c.member_id)
-                ).outerjoin(g, sa.and_(m.c.member_type == "Group", g.c.id == m.c.member_id))
-            )
+            sa.select(m.c.group_id, m.c.member_id, m.c.member_type, m.c.display)
             .where(m.c.tenant_id == tenant_id, m.c.group_id.in_(group_ids))
             .order_by(m.c.group_id, m.c.member_id)
         )
@@ -176,7 +174,7 @@ class GroupStore:
             )
         )
         # A new group has no parent yet, so no member can close a cycle through it.
-        self._add_rows(conn, tenant_id, id, typed)
+        self._add_rows(conn, tenant_id, id, typed, _displays(members))
         return Stored(id, 1, now, now, data, member_count=len(typed))
 
     def update(
@@ -235,11 +233,15 @@ class GroupStore:
         """Run one MemberChange; returns how member_count moves."""
         if change.op == "add":
             typed = self._checked(conn, tenant_id, group_id, change.members)
-            return self._add_rows(conn, tenant_id, group_id, typed, ignore_existing=True)
+            displays = _displays(change.members)
+            return self._add_rows(
+                conn, tenant_id, group_id, typed, displays, ignore_existing=True
+            )
         if change.op == "replace":
             typed = self._checked(conn, tenant_id, group_id, change.members)
             removed = self._delete_rows(conn, tenant_id, group_id, None)
-            return self._add_rows(conn, tenant_id, group_id, typed) - removed
+            displays = _displays(change.members)
+            return self._add_rows(conn, tenant_id, group_id, typed, displays) - removed
         if change.members:
             removed = 0
             for chunk in chunks([i for i in _member_ids(change.members) if storable_id(i)]):
@@ -317,6 +319,7 @@ class GroupStore:
         tenant_id: str,
         group_id: str,
         typed: dict[str, str],
+        displays: dict[str, str],
         *,
         ignore_existing: bool = False,
     ) -> int:
@@ -324,7 +327,13 @@ class GroupStore:
         items = list(typed.items())
         for chunk in chunks(items):
             rows = [
-                {"tenant_id": tenant_id, "group_id": group_id, "member_id": i, "member_type": t}
+                {
+                    "tenant_id": tenant_id,
+                    "group_id": group_id,
+                    "member_id": i,
+                    "member_type": t,
+                    "display": displays.get(i),
+                }
                 for i, t in chunk
             ]
             stmt = self._insert(memberships).values(rows)

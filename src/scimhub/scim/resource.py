@@ -169,17 +169,22 @@ def normalize_complex(attribute: Attribute, value: Any, name: str | None = None)
 
 
 def _member(element: dict[str, Any]) -> dict[str, Any]:
-    """A Group member → {"value", "type"?}: `display` and `$ref` are derived by the store."""
+    """A Group member → {"value", "type"?, "display"?}. `$ref` is derived from the id;
+    `display` is kept as sent, so the client reads back what it wrote."""
     value = element.get("value")
     if value is None:
         raise InvalidValue("each member needs a 'value' (the member's id)")
+    member: dict[str, Any] = {"value": value}
     kind = element.get("type")
-    if kind is None:
-        return {"value": value}
-    canonical = _MEMBER_TYPES.get(kind.lower())
-    if canonical is None:
-        raise InvalidValue(f"member type must be 'User' or 'Group', not {kind!r:.40}")
-    return {"value": value, "type": canonical}
+    if kind is not None:
+        canonical = _MEMBER_TYPES.get(kind.lower())
+        if canonical is None:
+            raise InvalidValue(f"member type must be 'User' or 'Group', not {kind!r:.40}")
+        member["type"] = canonical
+    display = element.get("display")
+    if display is not None:
+        member["display"] = display
+    return member
 
 
 def normalize_value(attribute: Attribute, value: Any, name: str | None = None) -> Any:

@@ -252,7 +252,8 @@ GROUP_SCHEMA = Schema(
             sub_attributes=(
                 _s("value", case_exact=True, mutability="immutable"),
                 _ref("$ref", ("User", "Group"), mutability="immutable"),
-                _s("display", mutability="readOnly"),
+                # Kept as the client sent it (RFC 7643 §4.2 names no source for it).
+                _s("display", mutability="immutable"),
                 _s("type", canonical_values=("User", "Group"), mutability="immutable"),
             ),
         ),

@@ -133,6 +133,7 @@ def upgrade() -> None:
         sa.Column("group_id", ID_EXACT, nullable=False),
         sa.Column("member_id", ID_EXACT, nullable=False),
         sa.Column("member_type", sa.String(5), nullable=False),
+        sa.Column("display", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["group_id"], ["groups.id"], name="fk_memberships_group", ondelete="CASCADE"
         ),
