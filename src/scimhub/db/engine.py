@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from scimhub.db.sqlleaf import register_sqlite_functions
+
 
 def normalize_url(url: str) -> str:
     """Use psycopg 3 for `postgresql://` and `postgres://` URLs."""
@@ -34,6 +36,7 @@ def _sqlite_setup(engine: Engine) -> None:
         # case-insensitive comparisons lower() both sides explicitly.
         cur.execute("PRAGMA case_sensitive_like=ON")
         cur.close()
+        register_sqlite_functions(dbapi_conn)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

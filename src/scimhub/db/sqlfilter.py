@@ -50,7 +50,6 @@ from scimhub.db.sqlleaf import (
     Leaf,
     Pred,
     bool_column,
-    register_sqlite_functions,
     string_leaf,
 )
 from scimhub.db.tables import groups, memberships, users
@@ -58,7 +57,7 @@ from scimhub.scim.errors import InvalidFilter
 from scimhub.scim.filter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 from scimhub.scim.schema import GROUP, Attribute, Resolved, ResourceType
 
-__all__ = ["FilterCompiler", "compile_filter", "compile_member_filter", "register_sqlite_functions"]
+__all__ = ["FilterCompiler", "compile_filter", "compile_member_filter"]
 
 # The email sub-attributes the `user_emails` mirror holds.
 MIRRORED_EMAIL_SUBS = frozenset({"value", "type", "primary"})

@@ -4,15 +4,12 @@ a JSON path, a constant), and the comparisons on it (RFC 7644 §3.4.2.2). See
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from scimhub.scim.errors import InvalidFilter
@@ -41,12 +38,6 @@ def register_sqlite_functions(dbapi_conn: Any) -> None:
     """SQLite's built-in lower() folds ASCII only; Python's folds Unicode and is what
     the `*_ci` columns and filter values use. Replace it on every SQLite connection."""
     dbapi_conn.create_function("lower", 1, _py_lower, deterministic=True)
-
-
-@event.listens_for(Engine, "connect")
-def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-    if isinstance(dbapi_conn, sqlite3.Connection):
-        register_sqlite_functions(dbapi_conn)
 
 
 # -- values --------------------------------------------------------------------------------
