@@ -4,7 +4,8 @@
   database per test. SQLite: a copy of a template file migrated once per session.
   PostgreSQL: `CREATE DATABASE … TEMPLATE` of a database migrated once per session.
 - `db`: a `Database` on it (disposed after the test).
-- `tenant`: a created tenant ("acme"); `other_tenant`: a second one ("globex").
+- `tenant`: a created tenant ("acme"); `other_tenant`: a second one ("globex"). Both
+  pass every SCIM gate: active, SCIM included and enabled, SSO connection active.
 - `pg_server_url`: the PostgreSQL server (a `postgresql://` URL without a database).
 
 PostgreSQL: `SCIMHUB_TEST_POSTGRES_URL` (a server URL with a superuser, database part
@@ -33,6 +34,7 @@ from sqlalchemy.engine import make_url
 
 from scimhub.db import migrate
 from scimhub.db.engine import Database, normalize_url
+from scimhub.tenancy.sso import set_connection, set_state
 from scimhub.tenancy.tenants import Tenant, create_tenant
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -185,13 +187,20 @@ def db(database_url: str) -> Iterator[Database]:
         database.dispose()
 
 
+def eligible_tenant(db: Database, slug: str, name: str) -> Tenant:
+    """A tenant that passes every SCIM gate (its SSO connection is active)."""
+    with db.write() as conn:
+        created = create_tenant(conn, slug, name)
+        set_connection(conn, created.id, protocol="saml", idp_id=f"https://idp.example.com/{slug}")
+        set_state(conn, created.id, "active")
+        return created
+
+
 @pytest.fixture
 def tenant(db: Database) -> Tenant:
-    with db.write() as conn:
-        return create_tenant(conn, "acme", "Acme Corp")
+    return eligible_tenant(db, "acme", "Acme Corp")
 
 
 @pytest.fixture
 def other_tenant(db: Database) -> Tenant:
-    with db.write() as conn:
-        return create_tenant(conn, "globex", "Globex")
+    return eligible_tenant(db, "globex", "Globex")

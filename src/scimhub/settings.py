@@ -34,6 +34,11 @@ class Settings:
     max_inline_members: int = 1000
     # Secret for signing cursors (RFC 9865); empty: derived from the database URL.
     cursor_secret: str = ""
+    # SCIM is served, and tokens issued, only while the tenant's SSO connection is
+    # active (tenancy/gates.py); False lifts that one gate for the whole deployment.
+    require_sso: bool = True
+    # Token usage (last_used_at, use_count) is counted in memory and written this often.
+    token_usage_flush_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -43,7 +48,31 @@ class Settings:
             raw = env.get(f"SCIMHUB_{f.name.upper()}")
             if raw is None:
                 continue
-            values[f.name] = int(raw) if f.type in ("int", int) else raw
+            values[f.name] = _parse(f.name, f.type, raw)
         settings = cls(**values)
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings
+
+
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
+def _parse(name: str, type_: Any, raw: str) -> Any:
+    """A variable's text as the field's type; ValueError names the variable."""
+    kind = type_ if isinstance(type_, str) else getattr(type_, "__name__", str(type_))
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            folded = raw.strip().lower()
+            if folded in _TRUE:
+                return True
+            if folded in _FALSE:
+                return False
+            raise ValueError(f"expected true or false (1 or 0), not {raw!r}")
+    except ValueError as exc:
+        raise ValueError(f"SCIMHUB_{name.upper()}: {exc}") from exc
+    return raw

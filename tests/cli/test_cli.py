@@ -36,6 +36,10 @@ def test_onboarding_forms_give_a_token_that_works(
         capsys, "tenant", "create", "acme", "--name", "Acme", "--database-url", sqlite_url
     )
     assert code == 0 and "acme" in out
+    # Tokens are issued once the tenant's SSO connection is active (sso set, sso verify).
+    sso = ("--tenant", "acme", "--database-url", sqlite_url)
+    assert _run(capsys, "sso", "set", *sso, "--protocol", "oidc", "--idp-id", "https://i")[0] == 0
+    assert _run(capsys, "sso", "verify", *sso)[0] == 0
     code, out, _ = _run(capsys, "token", "create", "--tenant", "acme", "--database-url", sqlite_url)
     assert code == 0
     # The token alone on stdout: one line, nothing else.

@@ -64,6 +64,10 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
             time.sleep(0.2)
         # `serve` migrated the new file, so the other commands work on it.
         assert main(["tenant", "create", "acme", "--database-url", url]) == 0
+        # Tokens are issued once the tenant's SSO connection is active.
+        sso = ["--tenant", "acme", "--database-url", url]
+        assert main(["sso", "set", *sso, "--protocol", "saml", "--idp-id", "https://idp"]) == 0
+        assert main(["sso", "verify", *sso]) == 0
         token = _token(url)
         yield base, token
     finally:

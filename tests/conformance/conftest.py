@@ -79,8 +79,10 @@ def _backend(url: str) -> str:
 
 @pytest.fixture
 def live_db(database_url: str) -> Iterator[tuple[Database, dict[str, Any]]]:
-    """The migrated database with tenants `acme` and `globex` and a token for each."""
+    """The migrated database with tenants `acme` and `globex` and a token for each; both
+    pass every SCIM gate (their SSO connection is active)."""
     # Imported here so that the suite's server-less tests run whatever state these are in.
+    from scimhub.tenancy.sso import set_connection, set_state
     from scimhub.tenancy.tenants import create_tenant
     from scimhub.tenancy.tokens import create_token
 
@@ -90,6 +92,8 @@ def live_db(database_url: str) -> Iterator[tuple[Database, dict[str, Any]]]:
     with db.write() as conn:
         for slug in (TENANT_A, TENANT_B):
             tenant = create_tenant(conn, slug, name=slug.title())
+            set_connection(conn, tenant.id, protocol="oidc", idp_id=f"https://{slug}.example.com")
+            set_state(conn, tenant.id, "active")
             tenants[slug] = (tenant.id, create_token(conn, tenant.id))
     try:
         yield db, tenants

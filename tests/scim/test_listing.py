@@ -15,6 +15,7 @@ from scimhub.scim.errors import InvalidCursor, InvalidFilter, InvalidSyntax, Inv
 from scimhub.scim.filter import AttrPath, Compare, parse_filter
 from scimhub.scim.listing import (
     LIST_RESPONSE_URN,
+    MAX_START_INDEX,
     SEARCH_REQUEST_URN,
     ListQuery,
     cursor_secret,
@@ -348,3 +349,10 @@ def test_fingerprint_binds_type_filter_and_sort_only() -> None:
     assert fingerprint(replace(base, filter=None), "User") != mark
     assert fingerprint(replace(base, sort_by=None), "User") != mark
     assert fingerprint(replace(base, descending=True), "User") != mark
+
+
+def test_huge_start_index_is_clamped_not_an_overflow() -> None:
+    # RFC 7644 §3.4.2.4: a startIndex past the results gives an empty page; it must not
+    # overflow the 64-bit OFFSET of the SQL underneath.
+    query = parse_query_params({"startIndex": "9" * 30}, default_count=100, max_count=1000)
+    assert query.start_index == MAX_START_INDEX

@@ -36,9 +36,7 @@ def make_group(
     db: Database, tenant: Tenant, store: GroupStore, name: str, *members: Stored
 ) -> Stored:
     with db.write() as conn:
-        return store.insert(
-            conn, tenant.id, {"displayName": name}, [as_member(m) for m in members]
-        )
+        return store.insert(conn, tenant.id, {"displayName": name}, [as_member(m) for m in members])
 
 
 def member_ids(db: Database, tenant: Tenant, store: GroupStore, group: Stored) -> set[str]:

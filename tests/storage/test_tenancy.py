@@ -39,8 +39,8 @@ def test_token(db: Database, tenant: Tenant, other_tenant: Tenant) -> None:
         other = create_token(conn, other_tenant.id)
     assert token.startswith("scimhub_") and len(token) > 40
     with db.read() as conn:
-        assert authenticate(conn, "acme", token) == tenant
-        assert authenticate(conn, "globex", other) == other_tenant
+        assert (found := authenticate(conn, "acme", token)) and found.tenant == tenant
+        assert (found := authenticate(conn, "globex", other)) and found.tenant == other_tenant
         # A token of another tenant, a wrong or truncated one.
         assert authenticate(conn, "globex", token) is None
         assert authenticate(conn, "acme", token[:-1]) is None
@@ -63,4 +63,4 @@ def test_revoked_and_expired(db: Database, tenant: Tenant) -> None:
     with db.read() as conn:
         assert authenticate(conn, "acme", revoked) is None
         assert authenticate(conn, "acme", expired) is None
-        assert authenticate(conn, "acme", later) == tenant
+        assert (found := authenticate(conn, "acme", later)) and found.tenant == tenant

@@ -1,5 +1,6 @@
-"""The SQL schema (SQLAlchemy Core). `db/migrations/versions/0001_initial.py` creates the
-same tables by hand; `tests/storage/test_migrations.py` checks that the two agree.
+"""The SQL schema (SQLAlchemy Core). The hand-written revisions in
+`db/migrations/versions/` (0001 initial, 0002 tenancy) create the same tables;
+`tests/storage/test_migrations.py` checks that the two agree.
 
 Choices (see docs/architecture.md, "Storage"):
 - Rows are joined by their string `id` (a UUID): it is what the protocol names, so a
@@ -33,6 +34,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -78,7 +81,32 @@ tenants = Table(
     Column("slug", String(63), nullable=False),
     Column("name", TEXT, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # "active" or "suspended": a suspended tenant gets no SCIM service and no tokens.
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("plan_includes_scim", Boolean(), nullable=False, server_default=true()),
+    Column("scim_enabled", Boolean(), nullable=False, server_default=true()),
     UniqueConstraint("slug", name="uq_tenants_slug"),
+)
+
+# A tenant's SSO connection (at most one): SCIM is served only while it is "active"
+# (unless the deployment sets require_sso off); see tenancy/gates.py.
+sso_connections = Table(
+    "sso_connections",
+    metadata,
+    Column(
+        "tenant_id",
+        ID,
+        ForeignKey("tenants.id", ondelete="CASCADE", name="fk_sso_connections_tenant"),
+        primary_key=True,
+    ),
+    Column("protocol", String(8), nullable=False),  # "saml" | "oidc"
+    # SAML entity ID or OIDC issuer.
+    Column("idp_id", TEXT, nullable=False),
+    # SAML metadata URL or OIDC discovery URL.
+    Column("metadata_url", TEXT, nullable=True),
+    Column("state", String(16), nullable=False),  # "configured" | "verified" | "active"
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 tokens = Table(
@@ -91,17 +119,70 @@ tokens = Table(
         ForeignKey("tenants.id", ondelete="CASCADE", name="fk_tokens_tenant"),
         nullable=False,
     ),
+    # The token's first characters, or "sha512:" + the digest's first 8 hex digits for
+    # an imported digest (whose token scimhub never saw).
     Column("prefix", String(16), nullable=False),
-    Column("last4", String(4), nullable=False),
+    # The token's last 4 characters; None for an imported digest.
+    Column("last4", String(4), nullable=True),
     # SHA-512 hex digest of the whole token; the token itself is never stored.
     Column("hash", String(128), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Who issued it: an admin principal's id, "cli", … (free text, for the listing).
+    Column("created_by", TEXT, nullable=True),
     Column("expires_at", UTCDateTime(), nullable=True),
     Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("revoked_by", TEXT, nullable=True),
     Column("last_used_at", UTCDateTime(), nullable=True),
     Column("use_count", Integer(), nullable=False, server_default="0"),
+    # The provider segment the token is bound to (None: any URL of its tenant).
+    Column("provider", String(63), nullable=True),
+    # Registered as a digest the admin computed (bring your own token).
+    Column("imported", Boolean(), nullable=False, server_default=false()),
+    # Set on the old token when it is regenerated: the new token's id.
+    Column("replaced_by", ID, nullable=True),
     UniqueConstraint("hash", name="uq_tokens_hash"),
     Index("ix_tokens_tenant", "tenant_id"),
+)
+
+# People and systems that drive the admin API: one tenant and a role each, or a
+# deployment operator (tenant_id NULL, role "operator").
+admin_principals = Table(
+    "admin_principals",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "tenant_id",
+        ID,
+        ForeignKey("tenants.id", ondelete="CASCADE", name="fk_admin_principals_tenant"),
+        nullable=True,
+    ),
+    # "owner" | "admin" | "security-admin" | "member" | "operator"
+    Column("role", String(16), nullable=False),
+    Column("name", TEXT, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", TEXT, nullable=True),
+    Index("ix_admin_principals_tenant", "tenant_id"),
+)
+
+# Admin API keys, stored like SCIM tokens: SHA-512 digest, prefix and last 4.
+admin_keys = Table(
+    "admin_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "principal_id",
+        ID,
+        ForeignKey("admin_principals.id", ondelete="CASCADE", name="fk_admin_keys_principal"),
+        nullable=False,
+    ),
+    Column("prefix", String(24), nullable=False),
+    Column("last4", String(4), nullable=False),
+    Column("hash", String(128), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("last_used_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("hash", name="uq_admin_keys_hash"),
+    Index("ix_admin_keys_principal", "principal_id"),
 )
 
 users = Table(
@@ -124,6 +205,10 @@ users = Table(
     Column("last_modified", UTCDateTime(), nullable=False),
     Column("version", Integer(), nullable=False),
     Column("data", JSON_DOC, nullable=False),
+    # The provider segment of the URL that created / last changed it (None: the bare
+    # tenant URL). Never rendered in SCIM; the admin API reads them.
+    Column("created_provider", String(63), nullable=True),
+    Column("updated_provider", String(63), nullable=True),
     Index("uq_users_id", "id", unique=True),
     Index("uq_users_tenant_user_name_ci", "tenant_id", "user_name_ci", unique=True),
     Index("ix_users_tenant_external_id", "tenant_id", "external_id"),
@@ -174,6 +259,8 @@ groups = Table(
     Column("last_modified", UTCDateTime(), nullable=False),
     Column("version", Integer(), nullable=False),
     Column("data", JSON_DOC, nullable=False),
+    Column("created_provider", String(63), nullable=True),
+    Column("updated_provider", String(63), nullable=True),
     Index("uq_groups_id", "id", unique=True),
     Index("ix_groups_tenant_display_name_ci", "tenant_id", "display_name_ci"),
     Index("ix_groups_tenant_external_id", "tenant_id", "external_id"),

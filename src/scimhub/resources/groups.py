@@ -155,8 +155,16 @@ class GroupStore:
     # -- writes --------------------------------------------------------------------
 
     def insert(
-        self, conn: Connection, tenant_id: str, data: dict[str, Any], members: list[dict[str, Any]]
+        self,
+        conn: Connection,
+        tenant_id: str,
+        data: dict[str, Any],
+        members: list[dict[str, Any]],
+        *,
+        provider: str | None = None,
     ) -> Stored:
+        """`provider`: the URL's provider segment (None for the bare tenant URL),
+        recorded as the group's created and updated provider."""
         data = _data(data)
         check_storable(data)
         columns = _columns(data)
@@ -170,6 +178,8 @@ class GroupStore:
                 last_modified=now,
                 version=1,
                 member_count=len(typed),
+                created_provider=provider,
+                updated_provider=provider,
                 **columns,
             )
         )
@@ -186,10 +196,12 @@ class GroupStore:
         *,
         expected_version: int,
         member_changes: Sequence[MemberChange] = (),
+        provider: str | None = None,
     ) -> Stored | None:
         """The conditional UPDATE first (None when the id/version is not there; on
         PostgreSQL it also locks the row, so member changes to one group queue), then
-        the member changes in order, then member_count moves by the rows changed."""
+        the member changes in order, then member_count moves by the rows changed.
+        `provider` becomes the group's updated provider."""
         if not storable_id(id):
             return None
         data = _data(data)
@@ -202,7 +214,12 @@ class GroupStore:
                 groups.c.id == id,
                 groups.c.version == expected_version,
             )
-            .values(version=groups.c.version + 1, last_modified=now, **_columns(data))
+            .values(
+                version=groups.c.version + 1,
+                last_modified=now,
+                updated_provider=provider,
+                **_columns(data),
+            )
             .returning(groups.c.created, groups.c.version, groups.c.member_count)
         ).first()
         if row is None:
@@ -214,7 +231,9 @@ class GroupStore:
             conn.execute(sa.update(groups).where(groups.c.id == id).values(member_count=count))
         return Stored(id, row.version, row.created, now, data, member_count=count)
 
-    def delete(self, conn: Connection, tenant_id: str, id: str) -> bool:
+    def delete(
+        self, conn: Connection, tenant_id: str, id: str, *, provider: str | None = None
+    ) -> bool:
         """Deletes the group and its memberships (FK cascade), and takes it out of the
         groups it was a member of (they get a new version)."""
         if not storable_id(id):
@@ -224,7 +243,7 @@ class GroupStore:
         ).rowcount
         if not deleted:
             return False
-        remove_member_everywhere(conn, tenant_id, id)
+        remove_member_everywhere(conn, tenant_id, id, provider=provider)
         return True
 
     # -- members -------------------------------------------------------------------
@@ -234,9 +253,7 @@ class GroupStore:
         if change.op == "add":
             typed = self._checked(conn, tenant_id, group_id, change.members)
             displays = _displays(change.members)
-            return self._add_rows(
-                conn, tenant_id, group_id, typed, displays, ignore_existing=True
-            )
+            return self._add_rows(conn, tenant_id, group_id, typed, displays, ignore_existing=True)
         if change.op == "replace":
             typed = self._checked(conn, tenant_id, group_id, change.members)
             removed = self._delete_rows(conn, tenant_id, group_id, None)

@@ -61,7 +61,9 @@ class _Kind(Protocol):
         page: Page,
         related: bool,
     ) -> SearchResult: ...
-    def insert(self, conn: Connection, tenant_id: str, data: dict[str, Any]) -> Stored: ...
+    def insert(
+        self, conn: Connection, tenant_id: str, data: dict[str, Any], provider: str | None
+    ) -> Stored: ...
     def update(
         self,
         conn: Connection,
@@ -70,8 +72,9 @@ class _Kind(Protocol):
         data: dict[str, Any],
         version: int,
         changes: list[MemberChange],
+        provider: str | None,
     ) -> Stored | None: ...
-    def delete(self, conn: Connection, tenant_id: str, id: str) -> bool: ...
+    def delete(self, conn: Connection, tenant_id: str, id: str, provider: str | None) -> bool: ...
     def load_related(self, conn: Connection, tenant_id: str, stored: Stored) -> None: ...
 
 
@@ -96,8 +99,10 @@ class _Users:
     ) -> SearchResult:
         return self.store.search(conn, tenant_id, f, sort, page, with_groups=related)
 
-    def insert(self, conn: Connection, tenant_id: str, data: dict[str, Any]) -> Stored:
-        stored = self.store.insert(conn, tenant_id, data)
+    def insert(
+        self, conn: Connection, tenant_id: str, data: dict[str, Any], provider: str | None
+    ) -> Stored:
+        stored = self.store.insert(conn, tenant_id, data, provider=provider)
         stored.groups = []  # a new user belongs to no group yet
         return stored
 
@@ -109,11 +114,14 @@ class _Users:
         data: dict[str, Any],
         version: int,
         changes: list[MemberChange],
+        provider: str | None,
     ) -> Stored | None:
-        return self.store.update(conn, tenant_id, id, data, expected_version=version)
+        return self.store.update(
+            conn, tenant_id, id, data, expected_version=version, provider=provider
+        )
 
-    def delete(self, conn: Connection, tenant_id: str, id: str) -> bool:
-        return self.store.delete(conn, tenant_id, id)
+    def delete(self, conn: Connection, tenant_id: str, id: str, provider: str | None) -> bool:
+        return self.store.delete(conn, tenant_id, id, provider=provider)
 
     def load_related(self, conn: Connection, tenant_id: str, stored: Stored) -> None:
         if stored.groups is None:
@@ -141,9 +149,11 @@ class _Groups:
     ) -> SearchResult:
         return self.store.search(conn, tenant_id, f, sort, page, with_members=related)
 
-    def insert(self, conn: Connection, tenant_id: str, data: dict[str, Any]) -> Stored:
+    def insert(
+        self, conn: Connection, tenant_id: str, data: dict[str, Any], provider: str | None
+    ) -> Stored:
         members = data.pop("members", None) or []
-        return self.store.insert(conn, tenant_id, data, members)
+        return self.store.insert(conn, tenant_id, data, members, provider=provider)
 
     def update(
         self,
@@ -153,13 +163,20 @@ class _Groups:
         data: dict[str, Any],
         version: int,
         changes: list[MemberChange],
+        provider: str | None,
     ) -> Stored | None:
         return self.store.update(
-            conn, tenant_id, id, data, expected_version=version, member_changes=changes
+            conn,
+            tenant_id,
+            id,
+            data,
+            expected_version=version,
+            member_changes=changes,
+            provider=provider,
         )
 
-    def delete(self, conn: Connection, tenant_id: str, id: str) -> bool:
-        return self.store.delete(conn, tenant_id, id)
+    def delete(self, conn: Connection, tenant_id: str, id: str, provider: str | None) -> bool:
+        return self.store.delete(conn, tenant_id, id, provider=provider)
 
     def load_related(self, conn: Connection, tenant_id: str, stored: Stored) -> None:
         if stored.members is None:
@@ -232,10 +249,21 @@ class ResourceService:
 
     # -- writes --------------------------------------------------------------------------
 
-    def create(self, tenant_id: str, body: Any, projection: Projection, base_url: str) -> Result:
+    # Every write takes `provider`: the URL's provider segment (None for the bare tenant
+    # URL), recorded as the resource's created/updated provider (never rendered).
+
+    def create(
+        self,
+        tenant_id: str,
+        body: Any,
+        projection: Projection,
+        base_url: str,
+        *,
+        provider: str | None = None,
+    ) -> Result:
         data = normalize(self.rt, body)
         with self.db.write() as conn:
-            stored = self.kind.insert(conn, tenant_id, data)
+            stored = self.kind.insert(conn, tenant_id, data, provider)
             self._load_for_write(conn, tenant_id, stored, projection)
         return self._result(stored, projection, base_url)
 
@@ -247,6 +275,8 @@ class ResourceService:
         preconditions: Preconditions,
         projection: Projection,
         base_url: str,
+        *,
+        provider: str | None = None,
     ) -> Result:
         def change(current: Stored) -> tuple[dict[str, Any], list[MemberChange]]:
             data = normalize_replacement(self.rt, current.data, body)
@@ -256,7 +286,7 @@ class ResourceService:
                 changes = [MemberChange("replace", tuple(data.pop("members", None) or ()))]
             return data, changes
 
-        return self._write(tenant_id, id, change, preconditions, projection, base_url)
+        return self._write(tenant_id, id, change, preconditions, projection, base_url, provider)
 
     def patch(
         self,
@@ -266,6 +296,8 @@ class ResourceService:
         preconditions: Preconditions,
         projection: Projection,
         base_url: str,
+        *,
+        provider: str | None = None,
     ) -> Result:
         operations = parse_patch(body)
 
@@ -273,13 +305,20 @@ class ResourceService:
             result = apply_patch(self.rt, current.data, operations)
             return result.data, result.member_changes
 
-        return self._write(tenant_id, id, change, preconditions, projection, base_url)
+        return self._write(tenant_id, id, change, preconditions, projection, base_url, provider)
 
-    def delete(self, tenant_id: str, id: str, preconditions: Preconditions) -> None:
+    def delete(
+        self,
+        tenant_id: str,
+        id: str,
+        preconditions: Preconditions,
+        *,
+        provider: str | None = None,
+    ) -> None:
         with self.db.write() as conn:
             current = self._require(conn, tenant_id, id)
             preconditions.check(current.version)
-            if not self.kind.delete(conn, tenant_id, id):
+            if not self.kind.delete(conn, tenant_id, id, provider):
                 raise NotFound(f"{self.rt.name} {id} not found")
 
     # -- helpers -------------------------------------------------------------------------
@@ -292,6 +331,7 @@ class ResourceService:
         preconditions: Preconditions,
         projection: Projection,
         base_url: str,
+        provider: str | None,
     ) -> Result:
         for _ in range(WRITE_ATTEMPTS):
             with self.db.write() as conn:
@@ -303,7 +343,9 @@ class ResourceService:
                     # re-sends what it sent before causes no change downstream.
                     stored: Stored | None = current
                 else:
-                    stored = self.kind.update(conn, tenant_id, id, data, current.version, changes)
+                    stored = self.kind.update(
+                        conn, tenant_id, id, data, current.version, changes, provider
+                    )
                 if stored is not None:
                     self._load_for_write(conn, tenant_id, stored, projection)
                     return self._result(stored, projection, base_url)

@@ -112,14 +112,17 @@ def group_rows(
     return result
 
 
-def remove_member_everywhere(conn: Connection, tenant_id: str, member_id: str) -> None:
+def remove_member_everywhere(
+    conn: Connection, tenant_id: str, member_id: str, *, provider: str | None = None
+) -> None:
     """Take a deleted user or group out of every group that has it as a direct member.
     Those groups' `members` change, so their version and lastModified move too (their
     ETags must change, RFC 7644 §3.14, and delta syncs on meta.lastModified see it).
 
     Locks in the order a member PATCH takes them (the group rows, then membership rows),
     so the two cannot deadlock; member_count moves by the rows this DELETE removed, so a
-    concurrent PATCH that removed the same member first is not counted twice."""
+    concurrent PATCH that removed the same member first is not counted twice.
+    `provider` (of the deleting request) becomes those groups' updated provider."""
     parents = sa.select(memberships.c.group_id).where(
         memberships.c.tenant_id == tenant_id, memberships.c.member_id == member_id
     )
@@ -146,6 +149,7 @@ def remove_member_everywhere(conn: Connection, tenant_id: str, member_id: str) -
                 member_count=groups.c.member_count - 1,
                 version=groups.c.version + 1,
                 last_modified=utcnow(),
+                updated_provider=provider,
             )
         )
 
@@ -211,8 +215,17 @@ class UserStore:
         )
         return conn.execute(query).first() is not None
 
-    def insert(self, conn: Connection, tenant_id: str, data: dict[str, Any]) -> Stored:
-        """Raises Uniqueness (409) when the userName is taken, case-insensitively."""
+    def insert(
+        self,
+        conn: Connection,
+        tenant_id: str,
+        data: dict[str, Any],
+        *,
+        provider: str | None = None,
+    ) -> Stored:
+        """Raises Uniqueness (409) when the userName is taken, case-insensitively.
+        `provider`: the URL's provider segment (None for the bare tenant URL), recorded
+        as the user's created and updated provider."""
         check_storable(data)
         columns = _columns(data)
         self._check_user_name(conn, tenant_id, columns["user_name_ci"], None)
@@ -225,6 +238,8 @@ class UserStore:
                     created=now,
                     last_modified=now,
                     version=1,
+                    created_provider=provider,
+                    updated_provider=provider,
                     **columns,
                 )
             )
@@ -245,9 +260,11 @@ class UserStore:
         data: dict[str, Any],
         *,
         expected_version: int,
+        provider: str | None = None,
     ) -> Stored | None:
         """One conditional UPDATE; None when no row has this id and version (gone, or
-        another writer moved the version on). Raises Uniqueness on a userName clash."""
+        another writer moved the version on). Raises Uniqueness on a userName clash.
+        `provider` becomes the user's updated provider."""
         if not storable_id(id):
             return None
         check_storable(data)
@@ -269,7 +286,12 @@ class UserStore:
                     users.c.id == id,
                     users.c.version == expected_version,
                 )
-                .values(version=users.c.version + 1, last_modified=now, **columns)
+                .values(
+                    version=users.c.version + 1,
+                    last_modified=now,
+                    updated_provider=provider,
+                    **columns,
+                )
                 .returning(users.c.created, users.c.version)
             ).first()
         except IntegrityError as exc:
@@ -284,7 +306,9 @@ class UserStore:
             conn.execute(sa.insert(user_emails), emails)
         return Stored(id, row.version, row.created, now, data)
 
-    def delete(self, conn: Connection, tenant_id: str, id: str) -> bool:
+    def delete(
+        self, conn: Connection, tenant_id: str, id: str, *, provider: str | None = None
+    ) -> bool:
         """Deletes the user, its email rows (FK cascade) and its memberships; the groups
         it was in get a new version (see `remove_member_everywhere`)."""
         if not storable_id(id):
@@ -294,7 +318,7 @@ class UserStore:
         ).rowcount
         if not deleted:
             return False
-        remove_member_everywhere(conn, tenant_id, id)
+        remove_member_everywhere(conn, tenant_id, id, provider=provider)
         return True
 
     def load_groups(self, conn: Connection, tenant_id: str, user_id: str) -> list[dict[str, Any]]:

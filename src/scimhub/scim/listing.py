@@ -37,6 +37,8 @@ from scimhub.scim.filter import AttrPath, Filter, parse_attr_path, parse_filter,
 from scimhub.scim.projection import Projection
 from scimhub.settings import Settings
 
+MAX_START_INDEX = 2**31
+
 LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
@@ -139,6 +141,8 @@ def _build(fields: dict[str, Any], *, default_count: int, max_count: int) -> Lis
 
     # RFC 7644 §3.4.2.4: startIndex < 1 is 1; count < 0 is 0; above the maximum, fewer.
     start = max(1, _integer("startIndex", fields["startIndex"])) if "startIndex" in fields else 1
+    # Past any real result set, and within what SQL OFFSET takes (a 64-bit integer).
+    start = min(start, MAX_START_INDEX)
     count = default_count
     if "count" in fields:
         count = _integer("count", fields["count"])

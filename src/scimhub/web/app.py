@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -9,9 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from scimhub.admin import admin_mount
 from scimhub.db.engine import Database
 from scimhub.scim.errors import MethodNotAllowed, NotFound, ScimError
 from scimhub.settings import Settings
+from scimhub.tenancy.tokens import UsageRecorder
 from scimhub.web.errors import ErrorMiddleware
 from scimhub.web.responses import error_response
 from scimhub.web.scim import ScimEndpoints
@@ -36,9 +41,23 @@ async def _http_exception(_request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     database = db or Database(settings.database_url)
-    scim = ScimEndpoints(settings, database)
+    usage = UsageRecorder()
+    scim = ScimEndpoints(settings, database, usage)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Token usage is counted in memory and written every few seconds, and once more
+        # at shutdown (tenancy/tokens.py, UsageRecorder).
+        usage.start(database, settings.token_usage_flush_seconds)
+        try:
+            yield
+        finally:
+            usage.stop(database)
+
     routes = [
         Route("/healthz", _health, methods=["GET"]),
+        # The admin API (FastAPI): /admin/v1/…, /admin/openapi.json, /admin/docs.
+        admin_mount(settings, database),
         Route("/scim/v2/{tenant}/{rest:path}", scim.handle, methods=_ALL_METHODS),
         Route("/scim/v2/{tenant}", scim.handle, methods=_ALL_METHODS),
     ]
@@ -46,9 +65,12 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         routes=routes,
         middleware=[Middleware(ErrorMiddleware)],
         exception_handlers={HTTPException: _http_exception},
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.db = database
+    # Tests (and servers run without a lifespan) call `app.state.usage.flush(db)`.
+    app.state.usage = usage
     return app
 
 

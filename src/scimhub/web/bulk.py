@@ -21,29 +21,47 @@ class BulkRunner:
         self.settings = settings
         self.services = {service.rt.name: service for service in services.values()}
 
-    def run(self, tenant_id: str, body: Any, base_url: str) -> dict[str, Any]:
+    def run(
+        self, tenant_id: str, body: Any, base_url: str, *, provider: str | None = None
+    ) -> dict[str, Any]:
+        """`provider`: the URL's provider segment, recorded on every resource written."""
         request = parse_bulk(body, max_operations=self.settings.bulk_max_operations)
         run = BulkRun(request, base_url)
         for op in run:
             try:
-                self._one(run, tenant_id, op, base_url)
+                self._one(run, tenant_id, op, base_url, provider)
             except ScimError as error:
                 run.failed(op, error)
         return run.response()
 
-    def _one(self, run: BulkRun, tenant_id: str, op: BulkOperation, base_url: str) -> None:
+    def _one(
+        self,
+        run: BulkRun,
+        tenant_id: str,
+        op: BulkOperation,
+        base_url: str,
+        provider: str | None,
+    ) -> None:
         assert op.resource_type is not None
         service = self.services[op.resource_type.name]
         if op.method == "POST":
-            created = service.create(tenant_id, op.data, _EVERYTHING, base_url)
+            created = service.create(tenant_id, op.data, _EVERYTHING, base_url, provider=provider)
             run.succeeded(op, status=201, id=created.body["id"], version=etag(created.version))
             return
         assert op.resource_id is not None
         preconditions = Preconditions(if_match=op.version)
         if op.method == "DELETE":
-            service.delete(tenant_id, op.resource_id, preconditions)
+            service.delete(tenant_id, op.resource_id, preconditions, provider=provider)
             run.succeeded(op, status=204)
             return
         write = service.replace if op.method == "PUT" else service.patch
-        result = write(tenant_id, op.resource_id, op.data, preconditions, _EVERYTHING, base_url)
+        result = write(
+            tenant_id,
+            op.resource_id,
+            op.data,
+            preconditions,
+            _EVERYTHING,
+            base_url,
+            provider=provider,
+        )
         run.succeeded(op, status=200, version=etag(result.version))

@@ -1,8 +1,17 @@
-"""The SCIM endpoints under `/scim/v2/{tenant}` (RFC 7644 §3.2).
+"""The SCIM endpoints under `/scim/v2/{tenant}` and `/scim/v2/{tenant}/{provider}`
+(RFC 7644 §3.2).
 
 One dispatcher reads the path segments rather than a route table: endpoint names match
 case-insensitively, a trailing slash is the same route, and every unknown path answers
-with a SCIM 404 instead of a framework page."""
+with a SCIM 404 instead of a framework page. A first segment that is no endpoint name is
+a provider segment (folded to lower case): the IdP that sends the request, recorded on
+every user and group it writes and part of the base URL in `meta.location` and `$ref`.
+
+Every request: the bearer token (401 unless it is a live token of this tenant, usable at
+this provider), then the gates (403 naming the refusal: tenant suspended, SCIM disabled,
+plan, SSO), then the endpoint. Token validity is read from the database on every
+request (a revocation holds from the next one, on every instance); only usage counts
+are batched (`UsageRecorder`)."""
 
 from __future__ import annotations
 
@@ -16,6 +25,7 @@ from scimhub.db.engine import Database
 from scimhub.resources.service import ResourceService, Result
 from scimhub.scim import discovery, etag
 from scimhub.scim.errors import (
+    Forbidden,
     MethodNotAllowed,
     NotFound,
     NotImplementedByServer,
@@ -25,8 +35,10 @@ from scimhub.scim.errors import (
 from scimhub.scim.listing import list_response, parse_query_params, parse_search_body
 from scimhub.scim.schema import GROUP, USER
 from scimhub.settings import Settings
+from scimhub.tenancy.errors import InvalidInput
+from scimhub.tenancy.gates import scim_refusal
 from scimhub.tenancy.tenants import Tenant
-from scimhub.tenancy.tokens import authenticate
+from scimhub.tenancy.tokens import SCIM_ENDPOINTS, UsageRecorder, authenticate, normalize_provider
 from scimhub.web.bulk import BulkRunner
 from scimhub.web.request import parse_json, preconditions_of, projection_of, read_body
 from scimhub.web.responses import ScimResponse
@@ -35,10 +47,21 @@ from scimhub.web.search import root_search
 _WRITE_METHODS = ("POST", "PUT", "PATCH")
 
 
+def split_provider(segments: list[str]) -> tuple[str | None, list[str]]:
+    """The provider segment (lower-cased) and the segments after it: a first segment
+    that is not a SCIM endpoint name (case-insensitively) is a provider."""
+    if segments and segments[0].lower() not in SCIM_ENDPOINTS:
+        return segments[0].lower(), segments[1:]
+    return None, segments
+
+
 class ScimEndpoints:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, usage: UsageRecorder | None = None
+    ) -> None:
         self.settings = settings
         self.db = db
+        self.usage = usage or UsageRecorder()
         self.services = {
             "users": ResourceService(db, settings, USER),
             "groups": ResourceService(db, settings, GROUP),
@@ -47,7 +70,8 @@ class ScimEndpoints:
 
     async def handle(self, request: Request) -> Response:
         segments = [s for s in request.path_params.get("rest", "").split("/") if s]
-        is_bulk = len(segments) == 1 and segments[0].lower() == "bulk"
+        _, endpoint = split_provider(segments)
+        is_bulk = len(endpoint) == 1 and endpoint[0].lower() == "bulk"
         limit = self.settings.bulk_max_payload_bytes if is_bulk else self.settings.max_request_bytes
         raw = await read_body(request, limit) if request.method in _WRITE_METHODS else None
         return await run_in_threadpool(self._dispatch, request, segments, raw)
@@ -58,15 +82,23 @@ class ScimEndpoints:
         if "\x00" in request.url.path:
             # No tenant slug or id holds U+0000; PostgreSQL would refuse it as a parameter.
             raise NotFound("no SCIM endpoint at this path")
-        tenant = self._authenticate(request)
-        base_url = self._base_url(request, tenant.slug)
+        provider, segments = split_provider(segments)
+        tenant = self._authenticate(request, provider)
+        if provider is not None:
+            try:
+                normalize_provider(provider)
+            except InvalidInput:
+                raise NotFound("no SCIM endpoint at this path") from None
+        base_url = self._base_url(request, tenant.slug, provider)
         method = request.method
         if not segments:
             raise NotFound("no SCIM endpoint at this path")
         head = segments[0].lower()
         rest = segments[1:]
         if head in self.services:
-            return self._resources(request, tenant, base_url, self.services[head], rest, raw)
+            return self._resources(
+                request, tenant, base_url, self.services[head], rest, raw, provider
+            )
         if head == ".search" and not rest:
             _allow(method, "POST")
             query = parse_search_body(
@@ -78,7 +110,8 @@ class ScimEndpoints:
             return ScimResponse(body)
         if head == "bulk" and not rest:
             _allow(method, "POST")
-            return ScimResponse(self.bulk.run(tenant.id, _json(request, raw), base_url))
+            body = self.bulk.run(tenant.id, _json(request, raw), base_url, provider=provider)
+            return ScimResponse(body)
         if head == "me":
             # RFC 7644 §3.11: /Me is optional; scimhub's tokens are not users.
             raise NotImplementedByServer("/Me is not supported: SCIM tokens act for no user")
@@ -92,6 +125,7 @@ class ScimEndpoints:
         service: ResourceService,
         rest: list[str],
         raw: bytes | None,
+        provider: str | None,
     ) -> Response:
         method = request.method
         settings = self.settings
@@ -105,7 +139,7 @@ class ScimEndpoints:
                 )
                 return ScimResponse(service.search(tenant.id, query, base_url))
             created = service.create(
-                tenant.id, _json(request, raw), projection_of(request), base_url
+                tenant.id, _json(request, raw), projection_of(request), base_url, provider=provider
             )
             location = f"{base_url}{service.rt.endpoint}/{created.body['id']}"
             return _resource_response(created, 201, location=location)
@@ -135,16 +169,28 @@ class ScimEndpoints:
                 return Response(status_code=304, headers={"etag": etag.etag(found.version)})
             return _resource_response(found, 200)
         if method == "DELETE":
-            service.delete(tenant.id, id, preconditions)
+            service.delete(tenant.id, id, preconditions, provider=provider)
             return Response(status_code=204)
         body = _json(request, raw)
         if method == "PUT":
             result = service.replace(
-                tenant.id, id, body, preconditions, projection_of(request), base_url
+                tenant.id,
+                id,
+                body,
+                preconditions,
+                projection_of(request),
+                base_url,
+                provider=provider,
             )
         else:
             result = service.patch(
-                tenant.id, id, body, preconditions, projection_of(request), base_url
+                tenant.id,
+                id,
+                body,
+                preconditions,
+                projection_of(request),
+                base_url,
+                provider=provider,
             )
         return _resource_response(result, 200)
 
@@ -167,23 +213,30 @@ class ScimEndpoints:
 
     # -- request context -------------------------------------------------------------------
 
-    def _authenticate(self, request: Request) -> Tenant:
+    def _authenticate(self, request: Request, provider: str | None) -> Tenant:
+        """The tenant, when the bearer token is live for it at this provider (401
+        otherwise) and every gate passes (403 naming the refusal otherwise)."""
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("a bearer token is required")
         with self.db.read() as conn:
-            tenant = authenticate(conn, request.path_params["tenant"], token)
-        if tenant is None:
+            found = authenticate(conn, request.path_params["tenant"], token, provider=provider)
+        if found is None:
             raise Unauthorized("the token is not valid for this tenant")
-        return tenant
+        self.usage.record(found.token_id)
+        refusal = scim_refusal(found.tenant, found.sso, require_sso=self.settings.require_sso)
+        if refusal is not None:
+            raise Forbidden(f"SCIM is not available: {refusal.message} ({refusal.code})")
+        return found.tenant
 
-    def _base_url(self, request: Request, slug: str) -> str:
+    def _base_url(self, request: Request, slug: str, provider: str | None) -> str:
         origin = self.settings.public_url.rstrip("/")
         if not origin:
             origin = f"{request.url.scheme}://{request.url.netloc}"
-        return f"{origin}/scim/v2/{slug}"
+        base = f"{origin}/scim/v2/{slug}"
+        return f"{base}/{provider}" if provider else base
 
 
 def _allow(method: str, *allowed: str) -> None:

@@ -1,0 +1,314 @@
+"""Request and response bodies of the admin API (pydantic; they make the OpenAPI
+document). Field names are snake_case; times are RFC 3339 in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from scimhub.tenancy.principals import Principal
+from scimhub.tenancy.sso import SsoConnection
+from scimhub.tenancy.tenants import Tenant
+from scimhub.tenancy.tokens import TokenInfo
+
+# The longest grace period and lifetime the API accepts (and so the largest time
+# arithmetic it can cause: nothing near datetime's year-9999 bound).
+MAX_GRACE_SECONDS = 366 * 24 * 3600
+MAX_LIFETIME = timedelta(days=100 * 366)
+
+
+def _storable(value: str) -> str:
+    """Text PostgreSQL can store and UTF-8 can encode: no NUL, no lone surrogate."""
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+def _future(value: datetime) -> datetime:
+    """An instant in the future, at most 100 years away; no offset means UTC."""
+    moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    now = datetime.now(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be a time within the next 100 years") from None
+    if moment <= now:
+        raise ValueError("must be in the future")
+    if moment - now > MAX_LIFETIME:
+        raise ValueError("must be a time within the next 100 years")
+    return moment
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+FutureTime = Annotated[datetime, AfterValidator(_future)]
+
+TenantRole = Literal["owner", "admin", "security-admin", "member"]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- tenants ----------------------------------------------------------------------------
+
+
+class TenantOut(BaseModel):
+    id: str
+    slug: str = Field(description="The tenant's SCIM URL segment: `/scim/v2/{slug}`.")
+    name: str
+    status: Literal["active", "suspended"]
+    plan_includes_scim: bool
+    scim_enabled: bool
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> TenantOut:
+        return cls(
+            id=tenant.id,
+            slug=tenant.slug,
+            name=tenant.name,
+            status=tenant.status,
+            plan_includes_scim=tenant.plan_includes_scim,
+            scim_enabled=tenant.scim_enabled,
+            created_at=tenant.created_at,
+        )
+
+
+class TenantList(BaseModel):
+    tenants: list[TenantOut]
+
+
+class TenantCreate(_Input):
+    slug: Text = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        description="1-63 lower-case letters, digits or '-', not starting with '-'.",
+        examples=["acme"],
+    )
+    name: Text | None = Field(default=None, min_length=1, max_length=200, examples=["Acme"])
+    plan_includes_scim: bool = True
+    scim_enabled: bool = True
+
+
+class TenantUpdate(_Input):
+    name: Text | None = Field(
+        default=None, min_length=1, max_length=200, description="Owners, admins, operators."
+    )
+    status: Literal["active", "suspended"] | None = Field(
+        default=None, description="Operators only."
+    )
+    plan_includes_scim: bool | None = Field(default=None, description="Operators only.")
+
+
+# -- SSO --------------------------------------------------------------------------------
+
+
+class SsoOut(BaseModel):
+    protocol: Literal["saml", "oidc"]
+    idp_id: str = Field(description="SAML entity ID or OIDC issuer.")
+    metadata_url: str | None = Field(description="SAML metadata or OIDC discovery URL.")
+    state: Literal["configured", "verified", "active"]
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, sso: SsoConnection) -> SsoOut:
+        return cls(
+            protocol=sso.protocol,
+            idp_id=sso.idp_id,
+            metadata_url=sso.metadata_url,
+            state=sso.state,
+            updated_at=sso.updated_at,
+        )
+
+
+class SsoSet(_Input):
+    protocol: Literal["saml", "oidc"]
+    idp_id: Text = Field(
+        min_length=1,
+        max_length=2048,
+        description="SAML entity ID or OIDC issuer.",
+        examples=["https://idp.example.com/saml"],
+    )
+    metadata_url: Text | None = Field(
+        default=None,
+        max_length=2048,
+        description="SAML metadata or OIDC discovery URL (http or https).",
+        examples=["https://idp.example.com/saml/metadata"],
+    )
+
+
+class SsoStateSet(_Input):
+    state: Literal["configured", "verified", "active"] = Field(
+        description="`verified`: the host app checked a login through the connection; "
+        "`active`: verified and in use (SCIM needs this); `configured`: back to unchecked."
+    )
+
+
+# -- tokens -----------------------------------------------------------------------------
+
+
+class TokenOut(BaseModel):
+    id: str
+    prefix: str = Field(description="The token's first characters (`sha512:…` if imported).")
+    last4: str | None = Field(description="Its last 4 characters (none if imported).")
+    status: Literal["active", "revoked", "expired"]
+    revoked: bool = Field(description="No longer accepted: revoked, or past its expiry.")
+    created_at: datetime
+    created_by: str | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    revoked_by: str | None
+    replaced_by: str | None = Field(description="The token that replaced it on regenerate.")
+    last_used_at: datetime | None
+    use_count: int
+    provider: str | None = Field(description="The provider segment it is bound to, if any.")
+    imported: bool
+
+    @classmethod
+    def of(cls, info: TokenInfo) -> TokenOut:
+        return cls(
+            id=info.id,
+            prefix=info.prefix,
+            last4=info.last4,
+            status="revoked" if info.revoked_at else ("expired" if info.expired else "active"),
+            revoked=info.revoked,
+            created_at=info.created_at,
+            created_by=info.created_by,
+            expires_at=info.expires_at,
+            revoked_at=info.revoked_at,
+            revoked_by=info.revoked_by,
+            replaced_by=info.replaced_by,
+            last_used_at=info.last_used_at,
+            use_count=info.use_count,
+            provider=info.provider,
+            imported=info.imported,
+        )
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenOut]
+
+
+class TokenCreate(_Input):
+    expires_at: FutureTime | None = Field(
+        default=None, description="Optional expiry (no offset: UTC). Default: never."
+    )
+    provider: Text | None = Field(
+        default=None,
+        max_length=63,
+        description="Bind the token to one provider segment: `/scim/v2/{tenant}/{provider}`.",
+    )
+
+
+class TokenImport(_Input):
+    sha512_hex: Text = Field(
+        pattern=r"^[0-9a-fA-F]{128}$",
+        description="The SHA-512 digest (128 hex digits) of a token you generated.",
+    )
+    expires_at: FutureTime | None = None
+    provider: Text | None = Field(default=None, max_length=63)
+
+
+class TokenRegenerate(_Input):
+    grace_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_GRACE_SECONDS,
+        description="Keep the old token working this long (0 or absent: revoke it now).",
+    )
+
+
+class NewToken(BaseModel):
+    token: str = Field(description="The token itself. Shown this once; store it now.")
+    token_info: TokenOut
+    replaces: TokenOut | None = Field(
+        default=None, description="On regenerate: the old token, as it is now."
+    )
+
+
+# -- SCIM settings ----------------------------------------------------------------------
+
+
+class Refusal(BaseModel):
+    code: str = Field(
+        description="tenant_suspended, scim_disabled, plan_excludes_scim, "
+        "sso_not_configured or sso_not_active"
+    )
+    message: str
+
+
+class IdpField(BaseModel):
+    label: str = Field(description="The field as the IdP's admin console labels it.")
+    value: str
+    secret: bool = Field(
+        default=False,
+        description="The value is the SCIM token, which scimhub shows only when it is made.",
+    )
+
+
+class IdpGuide(BaseModel):
+    id: str
+    name: str
+    where: str = Field(description="Where the fields are in the IdP's console.")
+    fields: list[IdpField]
+    notes: list[str]
+
+
+class ScimSettings(BaseModel):
+    tenant: str
+    base_url: str = Field(description="The SCIM base URL to paste into the IdP.")
+    ready: bool = Field(description="Every gate passes: tokens are issued, SCIM is served.")
+    refusal: Refusal | None = Field(description="When not ready: the first gate that refuses.")
+    status: Literal["active", "suspended"]
+    plan_includes_scim: bool
+    scim_enabled: bool
+    require_sso: bool
+    sso_state: Literal["configured", "verified", "active"] | None
+    active_tokens: int
+    idps: list[IdpGuide]
+
+
+# -- directory --------------------------------------------------------------------------
+
+
+class ResourcePage(BaseModel):
+    """A page of SCIM resources (RFC 7643 representations)."""
+
+    total_results: int | None
+    start_index: int | None = Field(description="With index paging.")
+    items_per_page: int
+    next_cursor: str | None = Field(description="With cursor paging: the next page's cursor.")
+    resources: list[dict[str, Any]]
+
+
+# -- admin keys -------------------------------------------------------------------------
+
+
+class PrincipalOut(BaseModel):
+    id: str
+    tenant: str | None = Field(description="The tenant's slug; none for an operator.")
+    role: Literal["owner", "admin", "security-admin", "member", "operator"]
+    name: str | None
+
+    @classmethod
+    def of(cls, principal: Principal, tenant_slug: str | None) -> PrincipalOut:
+        return cls(id=principal.id, tenant=tenant_slug, role=principal.role, name=principal.name)
+
+
+class AdminKeyCreate(_Input):
+    role: TenantRole
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+
+
+class OperatorKeyCreate(_Input):
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+
+
+class NewAdminKey(BaseModel):
+    key: str = Field(description="The admin key itself. Shown this once; store it now.")
+    principal: PrincipalOut
