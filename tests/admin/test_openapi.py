@@ -63,7 +63,7 @@ def test_every_route_is_documented_with_its_errors(admin: Admin) -> None:
     doc = document(admin)
     ops = operations(doc)
     assert set(ops) == declared_routes()
-    assert len(ops) == 27
+    assert len(ops) == 29
     for (method, path), op in ops.items():
         where = f"{method} {path}"
         assert path.startswith("/v1/"), where

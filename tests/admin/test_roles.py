@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from scimhub.tenancy import principals
+
 from .conftest import Admin
 
 READ = frozenset({"operator", "owner", "admin", "security-admin", "member"})
@@ -59,6 +61,12 @@ def _fresh_token(action: str, body: Any = None) -> Callable[[Admin, dict[str, st
         return f"/tenants/acme/tokens/{token_id}/{action}", body
 
     return prepare
+
+
+def _fresh_member_key(admin: Admin, _world: dict[str, str]) -> Prepared:
+    with admin.db.write() as conn:
+        _, principal = principals.create_admin_key(conn, tenant_id=admin.acme.id, role="member")
+    return f"/tenants/acme/admin-keys/{principal.key_id}/revoke", None
 
 
 def _import(_admin: Admin, _world: dict[str, str]) -> Prepared:
@@ -114,6 +122,14 @@ ROWS = [
         MANAGE,
         201,
         fixed("/tenants/acme/admin-keys", {"role": "member"}),
+    ),
+    Row("GET", "/tenants/{tenant}/admin-keys", MANAGE, 200, fixed("/tenants/acme/admin-keys")),
+    Row(
+        "POST",
+        "/tenants/{tenant}/admin-keys/{key_id}/revoke",
+        MANAGE,
+        200,
+        _fresh_member_key,
     ),
     Row("POST", "/operator-keys", OPERATOR, 201, fixed("/operator-keys"), tenant_scoped=False),
     Row("GET", "/tenants/{tenant}/users", READ, 200, fixed("/tenants/acme/users")),

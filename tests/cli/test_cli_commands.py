@@ -303,6 +303,74 @@ def test_admin_key_for_an_operator(cli: Cli, url: str) -> None:
     )
 
 
+@pytest.fixture
+def both(database_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """The commands against a migrated database of each backend."""
+    return Cli(database_url, capsys)
+
+
+def _admin_keys_work(url: str, *keys: str) -> list[int]:
+    client = TestClient(create_app(Settings(database_url=url)))
+    return [
+        client.get("/admin/v1/me", headers={"Authorization": f"Bearer {k}"}).status_code
+        for k in keys
+    ]
+
+
+def test_admin_key_list_and_revoke(both: Cli) -> None:
+    cli = both
+    cli.ok("tenant", "create", "acme")
+    cli.ok("tenant", "create", "globex")
+    assert cli.ok("admin-key", "list", "--tenant", "acme") == "tenant acme has no admin keys\n"
+    assert cli.json("admin-key", "list", "--operator") == []
+    owner = cli.json("admin-key", "create", "--tenant", "acme", "--role", "owner", "--name", "ada")
+    member = cli.json("admin-key", "create", "--tenant", "acme", "--role", "member")
+    cli.ok("admin-key", "create", "--tenant", "globex", "--role", "owner")
+    operator = cli.json("admin-key", "create", "--operator")
+
+    listed = cli.json("admin-key", "list", "--tenant", "acme")
+    assert [(k["id"], k["role"], k["name"]) for k in listed] == [
+        (owner["key_id"], "owner", "ada"),
+        (member["key_id"], "member", None),
+    ]
+    assert set(listed[0]) == {
+        "id", "principal_id", "tenant_id", "role", "name", "prefix", "last4",
+        "created_at", "last_used_at", "revoked_at",
+    }  # fmt: skip
+    assert listed[0]["principal_id"] == owner["principal_id"]
+    assert listed[0]["last4"] == owner["token"][-4:] and listed[0]["revoked_at"] is None
+    table = cli.ok("admin-key", "list", "--tenant", "acme")
+    assert table.splitlines()[0].split()[:4] == ["ID", "KEY", "ROLE", "NAME"]
+    assert owner["key_id"] in table and "active" in table
+    for text in (table, json.dumps(listed)):
+        assert owner["token"] not in text and member["token"] not in text
+    operators = cli.json("admin-key", "list", "--operator")
+    assert [(k["id"], k["role"], k["tenant_id"]) for k in operators] == [
+        (operator["key_id"], "operator", None)
+    ]
+
+    assert _admin_keys_work(cli.url, member["token"], operator["token"]) == [200, 200]
+    out = cli.ok("admin-key", "revoke", member["key_id"])
+    assert out.startswith(f"revoked admin key {member['key_id']} ")
+    revoked = cli.json("admin-key", "revoke", member["key_id"])  # idempotent
+    assert revoked["id"] == member["key_id"] and revoked["revoked_at"] is not None
+    assert cli.json("admin-key", "revoke", member["key_id"])["revoked_at"] == revoked["revoked_at"]
+    cli.ok("admin-key", "revoke", operator["key_id"])
+    assert _admin_keys_work(cli.url, member["token"], operator["token"]) == [401, 401]
+    assert _admin_keys_work(cli.url, owner["token"]) == [200]
+    after = cli.json("admin-key", "list", "--tenant", "acme")
+    assert [k["revoked_at"] is not None for k in after] == [False, True]
+    assert "revoked" in cli.ok("admin-key", "list", "--tenant", "acme")
+
+
+def test_admin_key_list_and_revoke_refusals(cli: Cli) -> None:
+    assert "no tenant" in cli.fails("admin-key", "list", "--tenant", "nope")
+    assert "no admin key" in cli.fails("admin-key", "revoke", "no-such-key")
+    assert "error" in cli.refused_by_argparse("admin-key", "list")
+    assert "error" in cli.refused_by_argparse("admin-key", "list", "--tenant", "a", "--operator")
+    assert "error" in cli.refused_by_argparse("admin-key", "revoke")
+
+
 # -- export --------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from scimhub.tenancy.principals import Principal
+from scimhub.tenancy.principals import AdminKeyEntry, Principal
 from scimhub.tenancy.sso import SsoConnection
 from scimhub.tenancy.tenants import Tenant
 from scimhub.tenancy.tokens import TokenInfo
@@ -312,3 +312,35 @@ class OperatorKeyCreate(_Input):
 class NewAdminKey(BaseModel):
     key: str = Field(description="The admin key itself. Shown this once; store it now.")
     principal: PrincipalOut
+
+
+class AdminKeyOut(BaseModel):
+    """An admin key as listings show it: never the key itself or its digest."""
+
+    id: str
+    principal_id: str
+    role: Literal["owner", "admin", "security-admin", "member", "operator"]
+    name: str | None = Field(description="Who or what the key's principal is.")
+    prefix: str = Field(description="The key's first characters (`scimhub_admin_` and 4).")
+    last4: str = Field(description="Its last 4 characters.")
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="Recorded at most once a minute.")
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, entry: AdminKeyEntry) -> AdminKeyOut:
+        return cls(
+            id=entry.id,
+            principal_id=entry.principal_id,
+            role=entry.role,
+            name=entry.name,
+            prefix=entry.prefix,
+            last4=entry.last4,
+            created_at=entry.created_at,
+            last_used_at=entry.last_used_at,
+            revoked_at=entry.revoked_at,
+        )
+
+
+class AdminKeyList(BaseModel):
+    admin_keys: list[AdminKeyOut]

@@ -17,6 +17,8 @@ scimhub token regenerate --tenant SLUG ID [--grace DURATION]              # toke
 scimhub token revoke --tenant SLUG ID
 scimhub token import-hash --tenant SLUG SHA512HEX [--expires-in DURATION] [--provider P]
 scimhub admin-key create (--tenant SLUG --role ROLE | --operator) [--name N]  # key alone
+scimhub admin-key list (--tenant SLUG | --operator)
+scimhub admin-key revoke KEY_ID
 scimhub export --tenant SLUG --resource users|groups --format json|csv [--output FILE]
 
 Every command but `serve` takes `--database-url` and (except serve, db, demo and

@@ -1,4 +1,4 @@
-"""`scimhub token …` and `scimhub admin-key create`. Commands that make a secret print
+"""`scimhub token …` and `scimhub admin-key create|list|revoke`. Commands that make a secret print
 it alone on stdout (one line), so scripts can capture it; `--json` adds its metadata."""
 
 from __future__ import annotations
@@ -22,7 +22,13 @@ from scimhub.cli.common import (
     settings_of,
     when,
 )
-from scimhub.tenancy.principals import TENANT_ROLES, create_admin_key
+from scimhub.tenancy.principals import (
+    TENANT_ROLES,
+    AdminKeyEntry,
+    create_admin_key,
+    list_tenant_admin_keys,
+    revoke_admin_key,
+)
 from scimhub.tenancy.tokens import (
     TokenInfo,
     import_token_hash,
@@ -176,6 +182,58 @@ def _admin_key_create(args: argparse.Namespace) -> None:
     _print_secret(args, key, info)
 
 
+def admin_key_dict(entry: AdminKeyEntry) -> dict[str, Any]:
+    """An admin key's listing entry (never the key or its digest)."""
+    return {
+        "id": entry.id,
+        "principal_id": entry.principal_id,
+        "tenant_id": entry.tenant_id,
+        "role": entry.role,
+        "name": entry.name,
+        "prefix": entry.prefix,
+        "last4": entry.last4,
+        "created_at": entry.created_at,
+        "last_used_at": entry.last_used_at,
+        "revoked_at": entry.revoked_at,
+    }
+
+
+def _admin_key_list(args: argparse.Namespace) -> None:
+    with database(args) as db, db.read() as conn:
+        tenant = None if args.operator else require_tenant(conn, args.tenant)
+        found = list_tenant_admin_keys(conn, None if tenant is None else tenant.id)
+    if args.json:
+        print_json([admin_key_dict(k) for k in found])
+        return
+    if not found:
+        print("no operator keys" if tenant is None else f"tenant {tenant.slug} has no admin keys")
+        return
+    rows = [
+        [
+            k.id,
+            f"{k.prefix}…{k.last4}",
+            k.role,
+            k.name or "-",
+            "revoked" if k.revoked_at else "active",
+            when(k.created_at),
+            when(k.last_used_at),
+            when(k.revoked_at),
+        ]
+        for k in found
+    ]
+    headers = ["ID", "KEY", "ROLE", "NAME", "STATUS", "CREATED", "LAST USED", "REVOKED"]
+    print_table(headers, rows)
+
+
+def _admin_key_revoke(args: argparse.Namespace) -> None:
+    with database(args) as db, db.write() as conn:
+        entry = revoke_admin_key(conn, args.id)
+    if args.json:
+        print_json(admin_key_dict(entry))
+    else:
+        print(f"revoked admin key {entry.id} ({entry.prefix}…{entry.last4}, {entry.role})")
+
+
 def register(
     commands: Subparsers,
     command: Callable[[Subparsers, str, Handler, str], argparse.ArgumentParser],
@@ -232,3 +290,13 @@ def register(
     key.add_argument("--role", choices=TENANT_ROLES)
     key.add_argument("--name", help="who or what the key is for")
     add_json(key)
+
+    keys = command(admin_key, "list", _admin_key_list, "list admin keys (never the keys)")
+    whose_keys = keys.add_mutually_exclusive_group(required=True)
+    whose_keys.add_argument("--tenant", help="the tenant whose principals' keys to list")
+    whose_keys.add_argument("--operator", action="store_true", help="list operator keys")
+    add_json(keys)
+
+    revoke_key = command(admin_key, "revoke", _admin_key_revoke, "revoke an admin key now")
+    revoke_key.add_argument("id", metavar="KEY_ID")
+    add_json(revoke_key)

@@ -12,9 +12,9 @@ import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, cast, get_args
+from typing import Any, Literal, cast, get_args
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Row, Select, insert, select, update
 
 from scimhub.db.tables import admin_keys, admin_principals, tenants
 from scimhub.tenancy.errors import InvalidInput, NotFound
@@ -52,6 +52,22 @@ class AdminKeyInfo:
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdminKeyEntry:
+    """An admin key with its principal, as listings show it: never the key or its hash."""
+
+    id: str
+    principal_id: str
+    tenant_id: str | None
+    role: Role
+    name: str | None
+    prefix: str
+    last4: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
 
 
 def create_admin_key(
@@ -156,18 +172,71 @@ def record_admin_key_use(conn: Connection, key_id: str) -> None:
     )
 
 
-def revoke_admin_key(conn: Connection, key_id: str) -> None:
-    """Revokes the key now (idempotent). NotFound."""
-    if not isinstance(key_id, str) or len(key_id) > 36 or "\x00" in key_id:
-        raise NotFound(f"no admin key {key_id!r}", code="admin_key_not_found")
-    found = conn.execute(select(admin_keys.c.id).where(admin_keys.c.id == key_id)).first()
-    if found is None:
+def revoke_admin_key(conn: Connection, key_id: str) -> AdminKeyEntry:
+    """Revokes the key now (idempotent: a revoked key keeps its first `revoked_at`);
+    returns it as it is now. NotFound."""
+    if get_admin_key(conn, key_id) is None:
         raise NotFound(f"no admin key {key_id!r}", code="admin_key_not_found")
     conn.execute(
         update(admin_keys)
         .where(admin_keys.c.id == key_id, admin_keys.c.revoked_at.is_(None))
         .values(revoked_at=datetime.now(UTC))
     )
+    entry = get_admin_key(conn, key_id)
+    assert entry is not None
+    return entry
+
+
+def _entries() -> Select[Any]:
+    return select(
+        admin_keys.c.id,
+        admin_keys.c.principal_id,
+        admin_principals.c.tenant_id,
+        admin_principals.c.role,
+        admin_principals.c.name,
+        admin_keys.c.prefix,
+        admin_keys.c.last4,
+        admin_keys.c.created_at,
+        admin_keys.c.last_used_at,
+        admin_keys.c.revoked_at,
+    ).select_from(
+        admin_keys.join(admin_principals, admin_principals.c.id == admin_keys.c.principal_id)
+    )
+
+
+def _entry(row: Row[Any]) -> AdminKeyEntry:
+    return AdminKeyEntry(
+        row.id,
+        row.principal_id,
+        row.tenant_id,
+        cast(Role, row.role),
+        row.name,
+        row.prefix,
+        row.last4,
+        row.created_at,
+        row.last_used_at,
+        row.revoked_at,
+    )
+
+
+def get_admin_key(conn: Connection, key_id: str) -> AdminKeyEntry | None:
+    """The key with this id and its principal, or None (also for a malformed id)."""
+    if not isinstance(key_id, str) or len(key_id) > 36 or "\x00" in key_id:
+        return None
+    row = conn.execute(_entries().where(admin_keys.c.id == key_id)).first()
+    return None if row is None else _entry(row)
+
+
+def list_tenant_admin_keys(conn: Connection, tenant_id: str | None) -> list[AdminKeyEntry]:
+    """Every key (revoked ones too) of the tenant's principals, oldest first; with
+    `tenant_id` None, the operators' keys."""
+    whose = (
+        admin_principals.c.tenant_id.is_(None)
+        if tenant_id is None
+        else admin_principals.c.tenant_id == tenant_id
+    )
+    rows = conn.execute(_entries().where(whose).order_by(admin_keys.c.created_at, admin_keys.c.id))
+    return [_entry(r) for r in rows]
 
 
 def list_admin_keys(conn: Connection, principal_id: str) -> list[AdminKeyInfo]:
