@@ -252,7 +252,7 @@ def test_group_filters_match_the_evaluator(db: Database, tenant: Any) -> None:
     with db.read() as conn:
         resources = {}
         for g in made:
-            full = groups_store.get(conn, tenant.id, g.id, with_members=True)
+            full = groups_store.get(conn, tenant.id, g.id, related=True)
             assert full is not None
             resources[g.id] = {
                 **full.data,

@@ -41,7 +41,7 @@ def make_group(
 
 def member_ids(db: Database, tenant: Tenant, store: GroupStore, group: Stored) -> set[str]:
     with db.read() as conn:
-        got = store.get(conn, tenant.id, group.id, with_members=True)
+        got = store.get(conn, tenant.id, group.id, related=True)
     assert got is not None and got.members is not None
     assert got.member_count == len(got.members)
     return {m["value"] for m in got.members}
@@ -87,7 +87,7 @@ def test_insert_with_members(
         )
     assert group.member_count == 3 and group.version == 1 and group.members is None
     with db.read() as conn:
-        got = group_store.get(conn, tenant.id, group.id, with_members=True)
+        got = group_store.get(conn, tenant.id, group.id, related=True)
         plain = group_store.get(conn, tenant.id, group.id)
     assert got is not None and plain is not None
     assert plain.members is None and plain.member_count == 3
@@ -243,10 +243,10 @@ def test_load_groups_direct_and_indirect(
         {"value": top.id, "display": "Top", "type": "direct"},
     ]
     with db.read() as conn:
-        assert user_store.load_groups(conn, tenant.id, ann.id) == expected
-        got = user_store.get(conn, tenant.id, ann.id, with_groups=True)
+        assert user_store.load_related(conn, tenant.id, [ann.id])[ann.id] == expected
+        got = user_store.get(conn, tenant.id, ann.id, related=True)
         assert got is not None and got.groups == expected
-        page = user_store.search(conn, tenant.id, None, None, Page(10), with_groups=True)
+        page = user_store.search(conn, tenant.id, None, None, Page(10), related=True)
         assert page.items[0].groups == expected
 
 
@@ -258,7 +258,7 @@ def test_user_delete_leaves_groups(
     with db.write() as conn:
         assert user_store.delete(conn, tenant.id, ann.id)
     with db.read() as conn:
-        got = group_store.get(conn, tenant.id, group.id, with_members=True)
+        got = group_store.get(conn, tenant.id, group.id, related=True)
     assert got is not None and got.members is not None
     assert [m["value"] for m in got.members] == [bob.id] and got.member_count == 1
     # The group's representation changed: new version, new lastModified.
@@ -279,7 +279,7 @@ def test_group_delete(
     with db.read() as conn:
         got = group_store.get(conn, tenant.id, top.id)
         assert got is not None and got.member_count == 1 and got.version == 2
-        assert user_store.load_groups(conn, tenant.id, ann.id) == [
+        assert user_store.load_related(conn, tenant.id, [ann.id])[ann.id] == [
             {"value": top.id, "display": "Top", "type": "direct"}
         ]
 
@@ -290,7 +290,7 @@ def test_search_with_members_is_one_query(
     users = make_users(db, tenant, user_store, *[f"u{i}" for i in range(6)])
     groups = [make_group(db, tenant, group_store, f"g{i}", *users[i:]) for i in range(5)]
     with db.read() as conn, recorded(db) as statements:
-        found = group_store.search(conn, tenant.id, None, None, Page(10), with_members=True)
+        found = group_store.search(conn, tenant.id, None, None, Page(10), related=True)
     assert len(statements) == 3  # count, page, members of the page
     assert [g.id for g in found.items] == [g.id for g in groups]
     assert [len(g.members or []) for g in found.items] == [6, 5, 4, 3, 2]

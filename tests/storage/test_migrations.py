@@ -202,7 +202,7 @@ def test_0002_upgrades_a_database_with_data(empty_database_url: str) -> None:
             assert conn.execute(select(func.count()).select_from(memberships)).scalar() == 1
             group = conn.execute(select(groups.c.member_count, groups.c.created_provider)).one()
             assert tuple(group) == (1, None)
-            user = UserStore(db.dialect).get(conn, "t-1", "u-1", with_groups=True)
+            user = UserStore(db.dialect).get(conn, "t-1", "u-1", related=True)
             assert user is not None and user.data["userName"] == "Ada"
             assert [g["value"] for g in user.groups or []] == ["g-1"]
         # The new columns take writes: an imported digest has no last4.

@@ -196,7 +196,7 @@ def test_nul_characters(db: Database, tenant: Tenant, user_store: UserStore) -> 
             user_store.update(conn, tenant.id, bad, {"userName": "x"}, expected_version=1) is None
         )
         assert user_store.delete(conn, tenant.id, bad) is False
-        assert user_store.load_groups(conn, tenant.id, bad) == []
+        assert user_store.load_related(conn, tenant.id, [bad])[bad] == []
     for data in (
         {"userName": bad},
         {"userName": "b", "name": {"givenName": bad}},

@@ -82,7 +82,7 @@ def pages(
                 found = UserStore(db.dialect).search(conn, tenant.id, None, None, page)
             else:
                 found = GroupStore(db.dialect).search(
-                    conn, tenant.id, None, None, page, with_members=True
+                    conn, tenant.id, None, None, page, related=True
                 )
             origins = provenance(conn, rt, tenant.id, [s.id for s in found.items])
         yield [annotate(to_scim(rt, s, base_url), origins.get(s.id)) for s in found.items]

@@ -62,7 +62,7 @@ def iter_stored(db: Database, tenant_id: str, resource: str) -> Iterator[Stored]
             if resource == "users":
                 found = users.search(conn, tenant_id, None, None, page)
             else:
-                found = groups.search(conn, tenant_id, None, None, page, with_members=True)
+                found = groups.search(conn, tenant_id, None, None, page, related=True)
         yield from found.items
         if not found.has_more or found.last_key is None:
             return

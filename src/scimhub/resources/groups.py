@@ -12,15 +12,19 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
-from scimhub.db.sqlfilter import compile_filter, compile_member_filter
-from scimhub.db.sqlsort import sort_key
+from scimhub.db.sqlfilter import compile_member_filter
 from scimhub.db.tables import groups, memberships, users
-from scimhub.resources import sqlpaging
-from scimhub.resources.sqlpaging import AnyRow, check_storable, chunks, storable_id, utcnow
-from scimhub.resources.store import MemberChange, Page, SearchResult, Sort, Stored
+from scimhub.resources.sqlpaging import (
+    AnyRow,
+    SqlStore,
+    check_storable,
+    chunks,
+    storable_id,
+    utcnow,
+)
+from scimhub.resources.store import MemberChange, Stored
 from scimhub.resources.users import remove_member_everywhere
 from scimhub.scim.errors import InvalidValue
-from scimhub.scim.filter import Filter
 from scimhub.scim.schema import GROUP
 
 _COLUMNS = (
@@ -50,17 +54,6 @@ def _data(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != "members"} if "members" in data else data
 
 
-def _stored(row: AnyRow) -> Stored:
-    return Stored(
-        row.id,
-        row.version,
-        row.created,
-        row.last_modified,
-        row.data,
-        member_count=row.member_count,
-    )
-
-
 def _displays(members: Sequence[dict[str, Any]]) -> dict[str, str]:
     """The `display` each member was given by the client, by member id."""
     return {
@@ -81,63 +74,29 @@ def _member_ids(members: Sequence[dict[str, Any]]) -> list[str]:
     return list(ids)
 
 
-class GroupStore:
+class GroupStore(SqlStore):
+    table = groups
+    columns = _COLUMNS
+    rt = GROUP
+    related = "members"
+
     def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
+        super().__init__(dialect)
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
 
     # -- reads ---------------------------------------------------------------------
 
-    def get(
-        self, conn: Connection, tenant_id: str, id: str, *, with_members: bool = False
-    ) -> Stored | None:
-        if not storable_id(id):
-            return None
-        row = conn.execute(
-            sa.select(*_COLUMNS).where(groups.c.tenant_id == tenant_id, groups.c.id == id)
-        ).first()
-        if row is None:
-            return None
-        stored = _stored(row)
-        if with_members:
-            stored.members = self.load_members(conn, tenant_id, id)
+    def _stored(self, row: AnyRow) -> Stored:
+        stored = super()._stored(row)
+        stored.member_count = row.member_count
         return stored
 
-    def search(
-        self,
-        conn: Connection,
-        tenant_id: str,
-        filter: Filter | None,
-        sort: Sort | None,
-        page: Page,
-        *,
-        with_members: bool = False,
-    ) -> SearchResult:
-        where = [groups.c.tenant_id == tenant_id]
-        if filter is not None:
-            where.append(compile_filter(GROUP, filter, dialect=self.dialect, tenant_id=tenant_id))
-        key = sort_key(GROUP, sort.path, dialect=self.dialect) if sort else None
-        descending = bool(sort and sort.descending)
-        found = sqlpaging.search(conn, groups, _COLUMNS, where, key, descending, page)
-        items = [_stored(row) for row in found.rows]
-        if with_members and items:
-            # The members of the whole page in one query.
-            by_group = self._members(conn, tenant_id, [s.id for s in items])
-            for item in items:
-                item.members = by_group[item.id]
-        return SearchResult(items, found.total, found.last_key, found.has_more)
-
-    def load_members(self, conn: Connection, tenant_id: str, group_id: str) -> list[dict[str, Any]]:
+    def _related_rows(
+        self, conn: Connection, tenant_id: str, group_ids: Sequence[str]
+    ) -> dict[str, list[dict[str, Any]]]:
         """[{"value", "type", "display"?}] ordered by member id. `display` is what the
         client sent with the member, if anything: stored as sent, never derived, so a
         client reads back exactly what it wrote (RFC 7643 §4.2 defines no source for it)."""
-        if not storable_id(group_id):
-            return []
-        return self._members(conn, tenant_id, [group_id])[group_id]
-
-    def _members(
-        self, conn: Connection, tenant_id: str, group_ids: Sequence[str]
-    ) -> dict[str, list[dict[str, Any]]]:
         m = memberships
         rows = conn.execute(
             sa.select(m.c.group_id, m.c.member_id, m.c.member_type, m.c.display)
@@ -159,12 +118,15 @@ class GroupStore:
         conn: Connection,
         tenant_id: str,
         data: dict[str, Any],
-        members: list[dict[str, Any]],
+        members: Sequence[dict[str, Any]] | None = None,
         *,
         provider: str | None = None,
     ) -> Stored:
-        """`provider`: the URL's provider segment (None for the bare tenant URL),
-        recorded as the group's created and updated provider."""
+        """The members are `data["members"]` unless given apart (as bench/load.py does).
+        `provider`: the URL's provider segment (None for the bare tenant URL), recorded
+        as the group's created and updated provider."""
+        if members is None:
+            members = data.get("members") or []
         data = _data(data)
         check_storable(data)
         columns = _columns(data)

@@ -7,18 +7,17 @@ it the client asked for that exact version, so it gets 412 (RFC 7644 §3.14)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection
 
 from scimhub.db.engine import Database
 from scimhub.resources.groups import GroupStore
 from scimhub.resources.render import to_scim
-from scimhub.resources.store import MemberChange, Page, SearchResult, Sort, Stored
+from scimhub.resources.store import MemberChange, Page, Sort, Stored
 from scimhub.resources.users import UserStore
 from scimhub.scim import etag
 from scimhub.scim.errors import Conflict, NotFound, PreconditionFailed
-from scimhub.scim.filter import Filter
 from scimhub.scim.listing import (
     ListQuery,
     cursor_secret,
@@ -45,144 +44,6 @@ class Result:
     version: int
 
 
-class _Kind(Protocol):
-    """What differs between Users and Groups, behind one face."""
-
-    rt: ResourceType
-    related: str  # the attribute kept in its own table: "groups" or "members"
-
-    def get(self, conn: Connection, tenant_id: str, id: str) -> Stored | None: ...
-    def search(
-        self,
-        conn: Connection,
-        tenant_id: str,
-        f: Filter | None,
-        sort: Sort | None,
-        page: Page,
-        related: bool,
-    ) -> SearchResult: ...
-    def insert(
-        self, conn: Connection, tenant_id: str, data: dict[str, Any], provider: str | None
-    ) -> Stored: ...
-    def update(
-        self,
-        conn: Connection,
-        tenant_id: str,
-        id: str,
-        data: dict[str, Any],
-        version: int,
-        changes: list[MemberChange],
-        provider: str | None,
-    ) -> Stored | None: ...
-    def delete(self, conn: Connection, tenant_id: str, id: str, provider: str | None) -> bool: ...
-    def load_related(self, conn: Connection, tenant_id: str, stored: Stored) -> None: ...
-
-
-class _Users:
-    rt = USER
-    related = "groups"
-
-    def __init__(self, dialect: str) -> None:
-        self.store = UserStore(dialect)
-
-    def get(self, conn: Connection, tenant_id: str, id: str) -> Stored | None:
-        return self.store.get(conn, tenant_id, id)
-
-    def search(
-        self,
-        conn: Connection,
-        tenant_id: str,
-        f: Filter | None,
-        sort: Sort | None,
-        page: Page,
-        related: bool,
-    ) -> SearchResult:
-        return self.store.search(conn, tenant_id, f, sort, page, with_groups=related)
-
-    def insert(
-        self, conn: Connection, tenant_id: str, data: dict[str, Any], provider: str | None
-    ) -> Stored:
-        stored = self.store.insert(conn, tenant_id, data, provider=provider)
-        stored.groups = []  # a new user belongs to no group yet
-        return stored
-
-    def update(
-        self,
-        conn: Connection,
-        tenant_id: str,
-        id: str,
-        data: dict[str, Any],
-        version: int,
-        changes: list[MemberChange],
-        provider: str | None,
-    ) -> Stored | None:
-        return self.store.update(
-            conn, tenant_id, id, data, expected_version=version, provider=provider
-        )
-
-    def delete(self, conn: Connection, tenant_id: str, id: str, provider: str | None) -> bool:
-        return self.store.delete(conn, tenant_id, id, provider=provider)
-
-    def load_related(self, conn: Connection, tenant_id: str, stored: Stored) -> None:
-        if stored.groups is None:
-            stored.groups = self.store.load_groups(conn, tenant_id, stored.id)
-
-
-class _Groups:
-    rt = GROUP
-    related = "members"
-
-    def __init__(self, dialect: str) -> None:
-        self.store = GroupStore(dialect)
-
-    def get(self, conn: Connection, tenant_id: str, id: str) -> Stored | None:
-        return self.store.get(conn, tenant_id, id)
-
-    def search(
-        self,
-        conn: Connection,
-        tenant_id: str,
-        f: Filter | None,
-        sort: Sort | None,
-        page: Page,
-        related: bool,
-    ) -> SearchResult:
-        return self.store.search(conn, tenant_id, f, sort, page, with_members=related)
-
-    def insert(
-        self, conn: Connection, tenant_id: str, data: dict[str, Any], provider: str | None
-    ) -> Stored:
-        members = data.pop("members", None) or []
-        return self.store.insert(conn, tenant_id, data, members, provider=provider)
-
-    def update(
-        self,
-        conn: Connection,
-        tenant_id: str,
-        id: str,
-        data: dict[str, Any],
-        version: int,
-        changes: list[MemberChange],
-        provider: str | None,
-    ) -> Stored | None:
-        return self.store.update(
-            conn,
-            tenant_id,
-            id,
-            data,
-            expected_version=version,
-            member_changes=changes,
-            provider=provider,
-        )
-
-    def delete(self, conn: Connection, tenant_id: str, id: str, provider: str | None) -> bool:
-        return self.store.delete(conn, tenant_id, id, provider=provider)
-
-    def load_related(self, conn: Connection, tenant_id: str, stored: Stored) -> None:
-        if stored.members is None:
-            stored.members = self.store.load_members(conn, tenant_id, stored.id)
-
-
 def _names_attribute(projection: Projection, name: str) -> bool:
     """Whether `attributes=` names `name` (or one of its sub-attributes) explicitly."""
     wanted = name.lower()
@@ -200,7 +61,7 @@ class ResourceService:
         self.db = db
         self.settings = settings
         self.rt = rt
-        self.kind: _Kind = _Users(db.dialect) if rt is USER else _Groups(db.dialect)
+        self.store = UserStore(db.dialect) if rt is USER else GroupStore(db.dialect)
         # One key for every instance on this database, so any instance resumes a cursor.
         self.cursor_secret = cursor_secret(settings)
 
@@ -209,8 +70,8 @@ class ResourceService:
     def get(self, tenant_id: str, id: str, projection: Projection, base_url: str) -> Result:
         with self.db.read() as conn:
             stored = self._require(conn, tenant_id, id)
-            if projection.includes(self.rt, self.kind.related):
-                self.kind.load_related(conn, tenant_id, stored)
+            if projection.includes(self.rt, self.store.related):
+                self.store.fill_related(conn, tenant_id, [stored])
         return self._result(stored, projection, base_url)
 
     def version(self, tenant_id: str, id: str) -> int:
@@ -219,7 +80,7 @@ class ResourceService:
 
     def search(self, tenant_id: str, query: ListQuery, base_url: str) -> dict[str, Any]:
         sort = Sort(query.sort_by, query.descending) if query.sort_by else None
-        related = query.count > 0 and query.projection.includes(self.rt, self.kind.related)
+        related = query.count > 0 and query.projection.includes(self.rt, self.store.related)
         if query.cursor is None:
             page = Page(limit=query.count, offset=query.start_index - 1)
         else:
@@ -230,9 +91,12 @@ class ResourceService:
                 if query.cursor
                 else None
             )
-            page = Page(limit=query.count, after=after)
+            # RFC 9865 §2: totalResults may be left out of cursor pages. Counting a
+            # large tenant on every page would cost more than the page itself, so only
+            # the first page (empty cursor) carries it.
+            page = Page(limit=query.count, after=after, count_total=after is None)
         with self.db.read() as conn:
-            found = self.kind.search(conn, tenant_id, query.filter, sort, page, related)
+            found = self.store.search(conn, tenant_id, query.filter, sort, page, related=related)
         resources = [
             project(self.rt, to_scim(self.rt, item, base_url), query.projection)
             for item in found.items
@@ -263,7 +127,7 @@ class ResourceService:
     ) -> Result:
         data = normalize(self.rt, body)
         with self.db.write() as conn:
-            stored = self.kind.insert(conn, tenant_id, data, provider)
+            stored = self.store.insert(conn, tenant_id, data, provider=provider)
             self._load_for_write(conn, tenant_id, stored, projection)
         return self._result(stored, projection, base_url)
 
@@ -318,7 +182,7 @@ class ResourceService:
         with self.db.write() as conn:
             current = self._require(conn, tenant_id, id)
             preconditions.check(current.version)
-            if not self.kind.delete(conn, tenant_id, id, provider):
+            if not self.store.delete(conn, tenant_id, id, provider=provider):
                 raise NotFound(f"{self.rt.name} {id} not found")
 
     # -- helpers -------------------------------------------------------------------------
@@ -335,7 +199,7 @@ class ResourceService:
     ) -> Result:
         for _ in range(WRITE_ATTEMPTS):
             with self.db.write() as conn:
-                current = self._require(conn, tenant_id, id)
+                current = self._require(conn, tenant_id, id, lock=True)
                 preconditions.check(current.version)
                 data, changes = change(current)
                 if data == current.data and not changes:
@@ -343,8 +207,14 @@ class ResourceService:
                     # re-sends what it sent before causes no change downstream.
                     stored: Stored | None = current
                 else:
-                    stored = self.kind.update(
-                        conn, tenant_id, id, data, current.version, changes, provider
+                    stored = self.store.update(
+                        conn,
+                        tenant_id,
+                        id,
+                        data,
+                        expected_version=current.version,
+                        member_changes=changes,
+                        provider=provider,
                     )
                 if stored is not None:
                     self._load_for_write(conn, tenant_id, stored, projection)
@@ -356,7 +226,7 @@ class ResourceService:
     def _load_for_write(
         self, conn: Connection, tenant_id: str, stored: Stored, projection: Projection
     ) -> None:
-        if not projection.includes(self.rt, self.kind.related):
+        if not projection.includes(self.rt, self.store.related):
             return
         if (
             self.rt is GROUP
@@ -365,10 +235,12 @@ class ResourceService:
         ):
             # Large groups: write responses leave members out (docs/architecture.md).
             return
-        self.kind.load_related(conn, tenant_id, stored)
+        self.store.fill_related(conn, tenant_id, [stored])
 
-    def _require(self, conn: Connection, tenant_id: str, id: str) -> Stored:
-        stored = self.kind.get(conn, tenant_id, id)
+    def _require(
+        self, conn: Connection, tenant_id: str, id: str, *, lock: bool = False
+    ) -> Stored:
+        stored = self.store.get(conn, tenant_id, id, lock=lock)
         if stored is None:
             raise NotFound(f"{self.rt.name} {id} not found")
         return stored

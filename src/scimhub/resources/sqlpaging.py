@@ -1,22 +1,26 @@
-"""What the SQL stores share: the clock, chunking, and the search query with its
-ordering, index paging and keyset paging (RFC 7644 §3.4.2.3-4; RFC 9865 cursors are
-built on `last_key`)."""
+"""What the SQL stores share: the clock, chunking, the search query with its ordering,
+index paging and keyset paging (RFC 7644 §3.4.2.3-4; RFC 9865 cursors are built on
+`last_key`), and `SqlStore`, their reads (get, search, the related attribute)."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Row, Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from scimhub.db.sqlsort import SortKey
-from scimhub.resources.store import Page
+from scimhub.db.sqlfilter import compile_filter
+from scimhub.db.sqlsort import SortKey, sort_key
+from scimhub.resources.store import Page, SearchResult, Sort, Stored
 from scimhub.scim.errors import InvalidCursor, InvalidValue
+from scimhub.scim.filter import Filter
+from scimhub.scim.schema import ResourceType
 
 T = TypeVar("T")
 AnyRow = Row[*tuple[Any, ...]]
@@ -168,3 +172,91 @@ def search(
         last = rows[-1]
         last_key = (last.pk_,) if key is None else (_key_value(key, last.sort_key), last.pk_)
     return Found(rows, total, last_key, has_more)
+
+
+class SqlStore(ABC):
+    """The reads the user and group stores share. A subclass names its table, the
+    columns a `Stored` is built from, its resource type, and `related`: the attribute
+    kept in a table of its own (a user's `groups`, a group's `members`), which it loads
+    for many ids at once in `_related_rows`."""
+
+    table: ClassVar[Table]
+    columns: ClassVar[tuple[ColumnElement[Any], ...]]
+    rt: ClassVar[ResourceType]
+    related: ClassVar[str]  # a `Stored` field: "groups" or "members"
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+
+    def _stored(self, row: AnyRow) -> Stored:
+        return Stored(row.id, row.version, row.created, row.last_modified, row.data)
+
+    @abstractmethod
+    def _related_rows(
+        self, conn: Connection, tenant_id: str, ids: Sequence[str]
+    ) -> dict[str, list[dict[str, Any]]]: ...
+
+    def get(
+        self,
+        conn: Connection,
+        tenant_id: str,
+        id: str,
+        *,
+        related: bool = False,
+        lock: bool = False,
+    ) -> Stored | None:
+        """`lock`: for a read-modify-write, hold the row (FOR UPDATE on PostgreSQL) so
+        concurrent writers of one resource queue instead of losing the version race;
+        SQLite's write transactions already hold the database."""
+        if not storable_id(id):
+            return None
+        t = self.table
+        statement = sa.select(*self.columns).where(t.c.tenant_id == tenant_id, t.c.id == id)
+        if lock:
+            statement = statement.with_for_update()
+        row = conn.execute(statement).first()
+        if row is None:
+            return None
+        stored = self._stored(row)
+        if related:
+            self.fill_related(conn, tenant_id, [stored])
+        return stored
+
+    def search(
+        self,
+        conn: Connection,
+        tenant_id: str,
+        filter: Filter | None,
+        sort: Sort | None,
+        page: Page,
+        *,
+        related: bool = False,
+    ) -> SearchResult:
+        where = [self.table.c.tenant_id == tenant_id]
+        if filter is not None:
+            where.append(compile_filter(self.rt, filter, dialect=self.dialect, tenant_id=tenant_id))
+        key = sort_key(self.rt, sort.path, dialect=self.dialect) if sort else None
+        descending = bool(sort and sort.descending)
+        found = search(conn, self.table, self.columns, where, key, descending, page)
+        items = [self._stored(row) for row in found.rows]
+        if related:
+            self.fill_related(conn, tenant_id, items)
+        return SearchResult(items, found.total, found.last_key, found.has_more)
+
+    def load_related(
+        self, conn: Connection, tenant_id: str, ids: Sequence[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The related attribute of each id, in one query ([] for an id with none)."""
+        result: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+        wanted = [i for i in result if storable_id(i)]
+        if wanted:
+            result.update(self._related_rows(conn, tenant_id, wanted))
+        return result
+
+    def fill_related(self, conn: Connection, tenant_id: str, items: Sequence[Stored]) -> None:
+        """Sets the related attribute of the items that have none loaded, in one query."""
+        missing = [s for s in items if getattr(s, self.related) is None]
+        if missing:
+            by_id = self.load_related(conn, tenant_id, [s.id for s in missing])
+            for item in missing:
+                setattr(item, self.related, by_id[item.id])

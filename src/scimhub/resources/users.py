@@ -11,14 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from scimhub.db.sqlfilter import compile_filter
-from scimhub.db.sqlsort import sort_key
 from scimhub.db.tables import groups, memberships, user_emails, users
 from scimhub.resources import sqlpaging
-from scimhub.resources.sqlpaging import AnyRow, check_storable, chunks, storable_id, utcnow
-from scimhub.resources.store import Page, SearchResult, Sort, Stored
+from scimhub.resources.sqlpaging import SqlStore, check_storable, chunks, storable_id, utcnow
+from scimhub.resources.store import MemberChange, Stored
 from scimhub.scim.errors import InvalidValue, Uniqueness
-from scimhub.scim.filter import Filter
 from scimhub.scim.schema import USER
 
 _COLUMNS = (users.c.id, users.c.version, users.c.created, users.c.last_modified, users.c.data)
@@ -60,19 +57,12 @@ def _email_rows(tenant_id: str, user_id: str, data: dict[str, Any]) -> list[dict
     return rows
 
 
-def _stored(row: AnyRow) -> Stored:
-    return Stored(row.id, row.version, row.created, row.last_modified, row.data)
-
-
-def group_rows(
-    conn: Connection, tenant_id: str, member_ids: Sequence[str]
-) -> dict[str, list[dict[str, Any]]]:
-    """Direct and indirect groups of each member id (RFC 7643 §4.1.2 `groups`): a
+def _group_rows_statement() -> sa.Select[Any]:
+    """Direct and indirect groups of the member ids `:ids` in tenant `:tenant_id`: a
     recursive walk up `memberships`. UNION (not UNION ALL) ends the walk even if the
-    data held a cycle."""
-    result: dict[str, list[dict[str, Any]]] = {i: [] for i in member_ids}
-    if not member_ids:
-        return result
+    data held a cycle. Built once: constructing a recursive CTE costs milliseconds of
+    Python, far more than SQLite takes to run it."""
+    tenant_id = sa.bindparam("tenant_id", type_=sa.String())
     m = memberships.alias("m")
     walk = (
         sa.select(
@@ -80,7 +70,10 @@ def group_rows(
             memberships.c.group_id.label("group_id"),
             sa.literal(0).label("depth"),
         )
-        .where(memberships.c.tenant_id == tenant_id, memberships.c.member_id.in_(member_ids))
+        .where(
+            memberships.c.tenant_id == tenant_id,
+            memberships.c.member_id.in_(sa.bindparam("ids", expanding=True)),
+        )
         .cte("walk", recursive=True)
     )
     walk = walk.union(
@@ -88,7 +81,7 @@ def group_rows(
             m.c.member_id == walk.c.group_id, m.c.tenant_id == tenant_id
         )
     )
-    rows = conn.execute(
+    return (
         sa.select(
             walk.c.member_id,
             walk.c.group_id,
@@ -101,6 +94,19 @@ def group_rows(
         )
         .order_by(walk.c.member_id, groups.c.display_name_ci, walk.c.group_id)
     )
+
+
+_GROUP_ROWS = _group_rows_statement()
+
+
+def group_rows(
+    conn: Connection, tenant_id: str, member_ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Direct and indirect groups of each member id (RFC 7643 §4.1.2 `groups`)."""
+    result: dict[str, list[dict[str, Any]]] = {i: [] for i in member_ids}
+    if not member_ids:
+        return result
+    rows = conn.execute(_GROUP_ROWS, {"tenant_id": tenant_id, "ids": list(member_ids)})
     for row in rows:
         result[row.member_id].append(
             {
@@ -154,47 +160,16 @@ def remove_member_everywhere(
         )
 
 
-class UserStore:
-    def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
+class UserStore(SqlStore):
+    table = users
+    columns = _COLUMNS
+    rt = USER
+    related = "groups"
 
-    def get(
-        self, conn: Connection, tenant_id: str, id: str, *, with_groups: bool = False
-    ) -> Stored | None:
-        if not storable_id(id):
-            return None
-        row = conn.execute(
-            sa.select(*_COLUMNS).where(users.c.tenant_id == tenant_id, users.c.id == id)
-        ).first()
-        if row is None:
-            return None
-        stored = _stored(row)
-        if with_groups:
-            stored.groups = self.load_groups(conn, tenant_id, id)
-        return stored
-
-    def search(
-        self,
-        conn: Connection,
-        tenant_id: str,
-        filter: Filter | None,
-        sort: Sort | None,
-        page: Page,
-        *,
-        with_groups: bool = False,
-    ) -> SearchResult:
-        where = [users.c.tenant_id == tenant_id]
-        if filter is not None:
-            where.append(compile_filter(USER, filter, dialect=self.dialect, tenant_id=tenant_id))
-        key = sort_key(USER, sort.path, dialect=self.dialect) if sort else None
-        descending = bool(sort and sort.descending)
-        found = sqlpaging.search(conn, users, _COLUMNS, where, key, descending, page)
-        items = [_stored(row) for row in found.rows]
-        if with_groups and items:
-            by_user = group_rows(conn, tenant_id, [s.id for s in items])
-            for item in items:
-                item.groups = by_user[item.id]
-        return SearchResult(items, found.total, found.last_key, found.has_more)
+    def _related_rows(
+        self, conn: Connection, tenant_id: str, ids: Sequence[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        return group_rows(conn, tenant_id, ids)
 
     def _check_user_name(
         self, conn: Connection, tenant_id: str, user_name_ci: str, id: str | None
@@ -250,7 +225,7 @@ class UserStore:
         emails = _email_rows(tenant_id, id, data)
         if emails:
             conn.execute(sa.insert(user_emails), emails)
-        return Stored(id, 1, now, now, data)
+        return Stored(id, 1, now, now, data, groups=[])  # in no group yet
 
     def update(
         self,
@@ -260,11 +235,15 @@ class UserStore:
         data: dict[str, Any],
         *,
         expected_version: int,
+        member_changes: Sequence[MemberChange] = (),
         provider: str | None = None,
     ) -> Stored | None:
         """One conditional UPDATE; None when no row has this id and version (gone, or
         another writer moved the version on). Raises Uniqueness on a userName clash.
-        `provider` becomes the user's updated provider."""
+        `provider` becomes the user's updated provider. `member_changes` is there for
+        the common store interface: a user has no members, so there must be none."""
+        if member_changes:
+            raise ValueError("a user has no members to change")
         if not storable_id(id):
             return None
         check_storable(data)
@@ -320,9 +299,3 @@ class UserStore:
             return False
         remove_member_everywhere(conn, tenant_id, id, provider=provider)
         return True
-
-    def load_groups(self, conn: Connection, tenant_id: str, user_id: str) -> list[dict[str, Any]]:
-        """[{"value", "display", "type": "direct"|"indirect"}], by display name."""
-        if not storable_id(user_id):
-            return []
-        return group_rows(conn, tenant_id, [user_id])[user_id]

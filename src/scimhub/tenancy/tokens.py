@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, bindparam, case, insert, or_, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, case, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scimhub.db.engine import Database
@@ -410,24 +410,11 @@ class Authenticated:
     token_provider: str | None = None
 
 
-def authenticate(
-    conn: Connection,
-    tenant_slug: str,
-    presented: str,
-    *,
-    provider: str | None = None,
-    now: datetime | None = None,
-) -> Authenticated | None:
-    """The tenant (and its SSO connection) when `presented` is a live token of tenant
-    `tenant_slug` usable at `provider` (the URL's provider segment, or None for the bare
-    URL): one lookup by the unique digest, joined to the tenant by slug. None for an
-    unknown, revoked or expired token, a token of another tenant, or a token bound to a
-    provider other than `provider`. The gates are the caller's (`gates.scim_refusal`)."""
-    if not isinstance(tenant_slug, str) or not SLUG.fullmatch(tenant_slug):
-        return None
-    now = now or datetime.now(UTC)
-    presented_digest = digest(presented)
-    row = conn.execute(
+def _authenticate_statement() -> Select[Any]:
+    """The token, its tenant and the tenant's SSO connection in one indexed lookup. Built
+    once: it runs on every SCIM request, and building a statement costs more Python
+    than the database takes to answer it."""
+    return (
         select(
             tokens.c.id.label("token_id"),
             tokens.c.hash,
@@ -451,11 +438,36 @@ def authenticate(
             )
         )
         .where(
-            tokens.c.hash == presented_digest,
-            tenants.c.slug == tenant_slug,
+            tokens.c.hash == bindparam("digest"),
+            tenants.c.slug == bindparam("slug"),
             tokens.c.revoked_at.is_(None),
-            or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > now),
+            or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > bindparam("now")),
         )
+    )
+
+
+_AUTHENTICATE = _authenticate_statement()
+
+
+def authenticate(
+    conn: Connection,
+    tenant_slug: str,
+    presented: str,
+    *,
+    provider: str | None = None,
+    now: datetime | None = None,
+) -> Authenticated | None:
+    """The tenant (and its SSO connection) when `presented` is a live token of tenant
+    `tenant_slug` usable at `provider` (the URL's provider segment, or None for the bare
+    URL): one lookup by the unique digest, joined to the tenant by slug. None for an
+    unknown, revoked or expired token, a token of another tenant, or a token bound to a
+    provider other than `provider`. The gates are the caller's (`gates.scim_refusal`)."""
+    if not isinstance(tenant_slug, str) or not SLUG.fullmatch(tenant_slug):
+        return None
+    now = now or datetime.now(UTC)
+    presented_digest = digest(presented)
+    row = conn.execute(
+        _AUTHENTICATE, {"digest": presented_digest, "slug": tenant_slug, "now": now}
     ).first()
     # The index found the row by equality; compare the digests again in constant time
     # so that nothing downstream depends on a short-circuiting string comparison.
