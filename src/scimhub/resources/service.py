@@ -237,9 +237,7 @@ class ResourceService:
             return
         self.store.fill_related(conn, tenant_id, [stored])
 
-    def _require(
-        self, conn: Connection, tenant_id: str, id: str, *, lock: bool = False
-    ) -> Stored:
+    def _require(self, conn: Connection, tenant_id: str, id: str, *, lock: bool = False) -> Stored:
         stored = self.store.get(conn, tenant_id, id, lock=lock)
         if stored is None:
             raise NotFound(f"{self.rt.name} {id} not found")
