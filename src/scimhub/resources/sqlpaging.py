@@ -187,6 +187,13 @@ class SqlStore(ABC):
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
+        # Built once: a statement costs more Python to build than SQLite takes to run.
+        t = self.table
+        by_id = sa.select(*self.columns).where(
+            t.c.tenant_id == sa.bindparam("tenant_id"), t.c.id == sa.bindparam("id")
+        )
+        self._by_id = by_id
+        self._by_id_locked = by_id.with_for_update()
 
     def _stored(self, row: AnyRow) -> Stored:
         return Stored(row.id, row.version, row.created, row.last_modified, row.data)
@@ -210,11 +217,8 @@ class SqlStore(ABC):
         SQLite's write transactions already hold the database."""
         if not storable_id(id):
             return None
-        t = self.table
-        statement = sa.select(*self.columns).where(t.c.tenant_id == tenant_id, t.c.id == id)
-        if lock:
-            statement = statement.with_for_update()
-        row = conn.execute(statement).first()
+        statement = self._by_id_locked if lock else self._by_id
+        row = conn.execute(statement, {"tenant_id": tenant_id, "id": id}).first()
         if row is None:
             return None
         stored = self._stored(row)

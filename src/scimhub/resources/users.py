@@ -98,6 +98,15 @@ def _group_rows_statement() -> sa.Select[Any]:
 
 _GROUP_ROWS = _group_rows_statement()
 
+# Statements of the create path, built once (see `_group_rows_statement`).
+_USER_NAME_TAKEN = sa.select(users.c.id).where(
+    users.c.tenant_id == sa.bindparam("tenant_id"),
+    users.c.user_name_ci == sa.bindparam("user_name_ci"),
+    users.c.id != sa.bindparam("id"),
+)
+_INSERT_USER = sa.insert(users)
+_INSERT_EMAILS = sa.insert(user_emails)
+
 
 def group_rows(
     conn: Connection, tenant_id: str, member_ids: Sequence[str]
@@ -176,12 +185,8 @@ class UserStore(SqlStore):
     ) -> None:
         """Uniqueness when another user of the tenant has this userName (checked first
         for a clean error; the unique index catches what a race lets through)."""
-        query = sa.select(users.c.id).where(
-            users.c.tenant_id == tenant_id, users.c.user_name_ci == user_name_ci
-        )
-        if id is not None:
-            query = query.where(users.c.id != id)
-        if conn.execute(query).first() is not None:
+        params = {"tenant_id": tenant_id, "user_name_ci": user_name_ci, "id": id or ""}
+        if conn.execute(_USER_NAME_TAKEN, params).first() is not None:
             raise Uniqueness("userName is already taken")
 
     def _exists(self, conn: Connection, tenant_id: str, id: str, version: int) -> bool:
@@ -206,17 +211,20 @@ class UserStore(SqlStore):
         self._check_user_name(conn, tenant_id, columns["user_name_ci"], None)
         id, now = str(uuid.uuid4()), utcnow()
         try:
+            # Plain `insert(users)` with a parameter dict: its compiled form is cached
+            # by the set of keys, so nothing is built per request.
             conn.execute(
-                sa.insert(users).values(
-                    id=id,
-                    tenant_id=tenant_id,
-                    created=now,
-                    last_modified=now,
-                    version=1,
-                    created_provider=provider,
-                    updated_provider=provider,
+                _INSERT_USER,
+                {
+                    "id": id,
+                    "tenant_id": tenant_id,
+                    "created": now,
+                    "last_modified": now,
+                    "version": 1,
+                    "created_provider": provider,
+                    "updated_provider": provider,
                     **columns,
-                )
+                },
             )
         except IntegrityError as exc:  # a concurrent insert won (PostgreSQL)
             if sqlpaging.violates(exc, "uq_users_tenant_user_name_ci", "user_name_ci"):
@@ -224,7 +232,7 @@ class UserStore(SqlStore):
             raise
         emails = _email_rows(tenant_id, id, data)
         if emails:
-            conn.execute(sa.insert(user_emails), emails)
+            conn.execute(_INSERT_EMAILS, emails)
         return Stored(id, 1, now, now, data, groups=[])  # in no group yet
 
     def update(
