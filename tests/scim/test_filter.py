@@ -397,7 +397,8 @@ def test_render_filter(text: str, rendered: str) -> None:
 NAMES = st.from_regex(r"\$?[A-Za-z][A-Za-z0-9_-]{0,6}", fullmatch=True)
 URNS = st.sampled_from([USER, ENT, "urn:x", "urn:a.b:c-d"])
 VALUES = st.one_of(
-    st.text(max_size=12),
+    # Any text but U+0000, which no stored value can hold (tested below).
+    st.text(st.characters(blacklist_characters="\x00"), max_size=12),
     st.integers(),
     st.floats(allow_nan=False, allow_infinity=False),
     st.booleans(),
@@ -488,3 +489,10 @@ def test_parse_path_only_raises_invalid_path(text: str) -> None:
     except InvalidPath:
         return
     assert result.attr.attr and (result.sub is None or result.filter is not None)
+
+
+def test_nul_in_a_string_value_is_invalid_filter() -> None:
+    # No stored value holds U+0000 (PostgreSQL text cannot): refuse it up front with
+    # 400 invalidFilter rather than let it reach the database.
+    with pytest.raises(InvalidFilter, match="NUL"):
+        parse_filter('userName eq "a\\u0000b"')
