@@ -17,6 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from scimhub.admin.errors import forbidden, not_found, unauthorized
 from scimhub.db.engine import Database
+from scimhub.resources.service import ResourceService
+from scimhub.scim.schema import RESOURCE_TYPES
 from scimhub.settings import Settings
 from scimhub.tenancy import principals
 from scimhub.tenancy.principals import Principal
@@ -48,6 +50,12 @@ class AdminContext:
     db: Database
     # key id → monotonic time its use was last written
     key_use_written: dict[str, float] = field(default_factory=dict)
+    # The SCIM services the directory routes read through, built once (by type name).
+    services: dict[str, ResourceService] = field(init=False)
+
+    def __post_init__(self) -> None:
+        services = {rt.name: ResourceService(self.db, self.settings, rt) for rt in RESOURCE_TYPES}
+        object.__setattr__(self, "services", services)  # frozen: set once, here
 
     def record_key_use(self, key_id: str | None) -> None:
         if key_id is None:

@@ -7,24 +7,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import Request
 from sqlalchemy import Connection, Table
 
 from scimhub.db.tables import groups, users
 from scimhub.resources.sqlpaging import chunks
 from scimhub.scim.schema import USER, ResourceType
-from scimhub.settings import Settings
 
 Provenance = tuple[str | None, str | None]
-
-
-def scim_base_url(settings: Settings, request: Request, slug: str) -> str:
-    """The tenant's SCIM base URL: on `public_url` when set, else on the request's origin
-    (the same rule the SCIM endpoints use for `meta.location`)."""
-    origin = settings.public_url.rstrip("/")
-    if not origin:
-        origin = f"{request.url.scheme}://{request.url.netloc}"
-    return f"{origin}/scim/v2/{slug}"
 
 
 def table_of(rt: ResourceType) -> Table:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from scimhub.resources.service import Preconditions
 from scimhub.scim.errors import InvalidSyntax, PayloadTooLarge, UnsupportedMediaType
 from scimhub.scim.projection import Projection
+from scimhub.settings import Settings
 
 # Okta's spec test posts application/json; SCIM clients send application/scim+json; both
 # may carry `; charset=utf-8` (behaviour.md §0.9). Bodiless requests are not checked.
@@ -59,6 +60,18 @@ def _param(params: Any, name: str) -> str | None:
         if key.lower() == lowered:
             return str(value)
     return None
+
+
+def scim_base_url(
+    settings: Settings, request: Request, slug: str, provider: str | None = None
+) -> str:
+    """A tenant's SCIM base URL (and provider segment): on `public_url` when set, else on
+    the request's origin. Used for `meta.location`, `$ref` and the admin settings view."""
+    origin = settings.public_url.rstrip("/")
+    if not origin:
+        origin = f"{request.url.scheme}://{request.url.netloc}"
+    base = f"{origin}/scim/v2/{slug}"
+    return f"{base}/{provider}" if provider else base
 
 
 def preconditions_of(request: Request) -> Preconditions:

@@ -40,7 +40,13 @@ from scimhub.tenancy.gates import scim_refusal
 from scimhub.tenancy.tenants import Tenant
 from scimhub.tenancy.tokens import SCIM_ENDPOINTS, UsageRecorder, authenticate, normalize_provider
 from scimhub.web.bulk import BulkRunner
-from scimhub.web.request import parse_json, preconditions_of, projection_of, read_body
+from scimhub.web.request import (
+    parse_json,
+    preconditions_of,
+    projection_of,
+    read_body,
+    scim_base_url,
+)
 from scimhub.web.responses import ScimResponse
 from scimhub.web.search import root_search
 
@@ -89,7 +95,7 @@ class ScimEndpoints:
                 normalize_provider(provider)
             except InvalidInput:
                 raise NotFound("no SCIM endpoint at this path") from None
-        base_url = self._base_url(request, tenant.slug, provider)
+        base_url = scim_base_url(self.settings, request, tenant.slug, provider)
         method = request.method
         if not segments:
             raise NotFound("no SCIM endpoint at this path")
@@ -230,13 +236,6 @@ class ScimEndpoints:
         if refusal is not None:
             raise Forbidden(f"SCIM is not available: {refusal.message} ({refusal.code})")
         return found.tenant
-
-    def _base_url(self, request: Request, slug: str, provider: str | None) -> str:
-        origin = self.settings.public_url.rstrip("/")
-        if not origin:
-            origin = f"{request.url.scheme}://{request.url.netloc}"
-        base = f"{origin}/scim/v2/{slug}"
-        return f"{base}/{provider}" if provider else base
 
 
 def _allow(method: str, *allowed: str) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from scimhub.admin.deps import AdminContext, Context, Reader, TenantAccess
-from scimhub.admin.directory import annotate, provenance, scim_base_url
+from scimhub.admin.directory import annotate, provenance
 from scimhub.admin.errors import error_responses, not_found
 from scimhub.admin.models import ResourcePage, Text
 from scimhub.resources.service import ResourceService
@@ -18,6 +18,7 @@ from scimhub.scim.errors import NotFound as ScimNotFound
 from scimhub.scim.listing import parse_query_params
 from scimhub.scim.projection import Projection
 from scimhub.scim.schema import GROUP, USER, ResourceType
+from scimhub.web.request import scim_base_url
 
 router = APIRouter(tags=["directory"])
 
@@ -93,7 +94,7 @@ ResourceId = Annotated[str, Path(description="The resource's SCIM `id`.")]
 
 
 def _service(ctx: AdminContext, rt: ResourceType) -> ResourceService:
-    return ResourceService(ctx.db, ctx.settings, rt)
+    return ctx.services[rt.name]
 
 
 def _list(

@@ -11,12 +11,12 @@ from fastapi.responses import StreamingResponse
 
 from scimhub.admin import export
 from scimhub.admin.deps import Context, Exporter, TenantAccess
-from scimhub.admin.directory import scim_base_url
 from scimhub.admin.errors import error_responses
 from scimhub.db.engine import Database
 from scimhub.scim.schema import GROUP, USER, ResourceType
 from scimhub.settings import Settings
 from scimhub.tenancy.tenants import Tenant
+from scimhub.web.request import scim_base_url
 
 router = APIRouter(tags=["export"])
 

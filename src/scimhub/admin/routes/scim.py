@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query, Request
 
 from scimhub.admin import idp
 from scimhub.admin.deps import Context, Reader
-from scimhub.admin.directory import scim_base_url
 from scimhub.admin.errors import error_responses
 from scimhub.admin.models import Refusal, ScimSettings
 from scimhub.tenancy import sso, tokens
 from scimhub.tenancy.gates import scim_refusal
+from scimhub.web.request import scim_base_url
 
 router = APIRouter(tags=["scim"])
 
