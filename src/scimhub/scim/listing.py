@@ -193,6 +193,8 @@ def list_response(
 
 # -- cursors (RFC 9865) -------------------------------------------------------------------
 
+# The key when a caller passes none: random per process. The service passes
+# `cursor_secret(settings)`, so cursors cross workers and restarts.
 _secret: bytes = secrets.token_bytes(32)
 
 
@@ -202,15 +204,6 @@ def cursor_secret(settings: Settings) -> bytes:
     if settings.cursor_secret:
         return settings.cursor_secret.encode()
     return hashlib.sha256(b"scimhub-cursor\0" + settings.database_url.encode()).digest()
-
-
-def set_cursor_secret(secret: bytes) -> None:
-    """Set the default key, once at start-up: `set_cursor_secret(cursor_secret(settings))`.
-    Until then the default is random per process (cursors do not cross workers)."""
-    global _secret
-    if not secret:
-        raise ValueError("the cursor secret must not be empty")
-    _secret = secret
 
 
 def _b64(data: bytes) -> str:
