@@ -25,7 +25,6 @@ from scimhub.scim.listing import (
     list_response,
     parse_query_params,
     parse_search_body,
-    set_cursor_secret,
 )
 from scimhub.scim.projection import Projection
 from scimhub.settings import Settings
@@ -272,18 +271,18 @@ def test_cursor_round_trip_and_alphabet() -> None:
     assert decode_cursor(cursor, "fp", secret=SECRET) == key
 
 
-def test_default_secret_round_trip_and_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from scimhub.scim import listing
-
-    monkeypatch.setattr(listing, "_secret", listing._secret)  # restored afterwards
+def test_cursor_is_bound_to_its_key() -> None:
+    # RFC 9865 §6 (security): a cursor verifies only under the key that signed it; the
+    # default (no key given) is a per-process key of its own.
     cursor = encode_cursor((1,), "fp")
     assert decode_cursor(cursor, "fp") == (1,)
-    set_cursor_secret(cursor_secret(Settings()))
+    configured = cursor_secret(Settings())
     with pytest.raises(InvalidCursor):
-        decode_cursor(cursor, "fp")
-    assert decode_cursor(encode_cursor((2,), "fp"), "fp") == (2,)
-    with pytest.raises(ValueError):
-        set_cursor_secret(b"")
+        decode_cursor(cursor, "fp", secret=configured)
+    signed = encode_cursor((2,), "fp", secret=configured)
+    assert decode_cursor(signed, "fp", secret=configured) == (2,)
+    with pytest.raises(InvalidCursor):
+        decode_cursor(signed, "fp")
 
 
 def test_cursor_secret_derivation() -> None:
