@@ -22,7 +22,7 @@ from scimhub.resources.sqlpaging import (
     storable_id,
     utcnow,
 )
-from scimhub.resources.store import MemberChange, Stored
+from scimhub.resources.store import MemberChange, MemberDelta, Stored
 from scimhub.resources.users import remove_member_everywhere
 from scimhub.scim.errors import InvalidValue
 from scimhub.scim.schema import GROUP
@@ -146,8 +146,9 @@ class GroupStore(SqlStore):
             )
         )
         # A new group has no parent yet, so no member can close a cycle through it.
-        self._add_rows(conn, tenant_id, id, typed, _displays(members))
-        return Stored(id, 1, now, now, data, member_count=len(typed))
+        added = self._add_rows(conn, tenant_id, id, typed, _displays(members))
+        delta = MemberDelta(added=tuple((i, typed[i]) for i in added))
+        return Stored(id, 1, now, now, data, member_count=len(typed), delta=delta)
 
     def update(
         self,
@@ -186,12 +187,25 @@ class GroupStore(SqlStore):
         ).first()
         if row is None:
             return None
-        count = row.member_count
+        added: dict[str, str] = {}
+        removed: dict[str, None] = {}  # ordered set
         for change in member_changes:
-            count += self._apply(conn, tenant_id, id, change)
+            now_added, now_removed = self._apply(conn, tenant_id, id, change)
+            for i in now_removed:
+                if i in added:  # added earlier in this request: it was never there
+                    del added[i]
+                else:
+                    removed[i] = None
+            for i, kind in now_added.items():
+                if i in removed:  # removed earlier in this request (a PUT): unchanged
+                    del removed[i]
+                else:
+                    added[i] = kind
+        count = row.member_count + len(added) - len(removed)
         if count != row.member_count:
             conn.execute(sa.update(groups).where(groups.c.id == id).values(member_count=count))
-        return Stored(id, row.version, row.created, now, data, member_count=count)
+        delta = MemberDelta(added=tuple(added.items()), removed=tuple(removed))
+        return Stored(id, row.version, row.created, now, data, member_count=count, delta=delta)
 
     def delete(
         self, conn: Connection, tenant_id: str, id: str, *, provider: str | None = None
@@ -210,28 +224,32 @@ class GroupStore(SqlStore):
 
     # -- members -------------------------------------------------------------------
 
-    def _apply(self, conn: Connection, tenant_id: str, group_id: str, change: MemberChange) -> int:
-        """Run one MemberChange; returns how member_count moves."""
+    def _apply(
+        self, conn: Connection, tenant_id: str, group_id: str, change: MemberChange
+    ) -> tuple[dict[str, str], list[str]]:
+        """Run one MemberChange; returns the rows it added ({id: type}), then removed."""
         if change.op == "add":
             typed = self._checked(conn, tenant_id, group_id, change.members)
             displays = _displays(change.members)
-            return self._add_rows(conn, tenant_id, group_id, typed, displays, ignore_existing=True)
+            ids = self._add_rows(conn, tenant_id, group_id, typed, displays, ignore_existing=True)
+            return {i: typed[i] for i in ids}, []
         if change.op == "replace":
             typed = self._checked(conn, tenant_id, group_id, change.members)
             removed = self._delete_rows(conn, tenant_id, group_id, None)
             displays = _displays(change.members)
-            return self._add_rows(conn, tenant_id, group_id, typed, displays) - removed
+            ids = self._add_rows(conn, tenant_id, group_id, typed, displays)
+            return {i: typed[i] for i in ids}, removed
         if change.members:
-            removed = 0
+            removed = []
             for chunk in chunks([i for i in _member_ids(change.members) if storable_id(i)]):
                 removed += self._delete_rows(
                     conn, tenant_id, group_id, memberships.c.member_id.in_(chunk)
                 )
-            return -removed
+            return {}, removed
         if change.filter is not None:
             condition = compile_member_filter(change.filter, dialect=self.dialect)
-            return -self._delete_rows(conn, tenant_id, group_id, condition)
-        return -self._delete_rows(conn, tenant_id, group_id, None)
+            return {}, self._delete_rows(conn, tenant_id, group_id, condition)
+        return {}, self._delete_rows(conn, tenant_id, group_id, None)
 
     def _checked(
         self, conn: Connection, tenant_id: str, group_id: str, members: Sequence[dict[str, Any]]
@@ -301,8 +319,9 @@ class GroupStore(SqlStore):
         displays: dict[str, str],
         *,
         ignore_existing: bool = False,
-    ) -> int:
-        added = 0
+    ) -> list[str]:
+        """The ids of the rows inserted (an existing member is not, with ignore_existing)."""
+        added: list[str] = []
         items = list(typed.items())
         for chunk in chunks(items):
             rows = [
@@ -319,15 +338,18 @@ class GroupStore(SqlStore):
             if ignore_existing:
                 # Adding an existing member is a no-op (Entra re-sends adds).
                 stmt = stmt.on_conflict_do_nothing()
-            # Count the rows RETURNING gives back (only the inserted ones): rowcount of
-            # a multi-row INSERT is not reported by every driver (psycopg gives -1).
-            added += len(conn.execute(stmt.returning(memberships.c.member_id)).all())
+            # RETURNING gives back only the inserted rows (rowcount of a multi-row
+            # INSERT is not reported by every driver: psycopg gives -1).
+            added += conn.execute(stmt.returning(memberships.c.member_id)).scalars()
         return added
 
-    def _delete_rows(self, conn: Connection, tenant_id: str, group_id: str, condition: Any) -> int:
+    def _delete_rows(
+        self, conn: Connection, tenant_id: str, group_id: str, condition: Any
+    ) -> list[str]:
+        """The ids of the rows deleted."""
         stmt = sa.delete(memberships).where(
             memberships.c.tenant_id == tenant_id, memberships.c.group_id == group_id
         )
         if condition is not None:
             stmt = stmt.where(condition)
-        return int(conn.execute(stmt).rowcount)
+        return list(conn.execute(stmt.returning(memberships.c.member_id)).scalars())

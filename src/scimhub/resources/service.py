@@ -6,12 +6,14 @@ it the client asked for that exact version, so it gets 412 (RFC 7644 §3.14)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
 from scimhub.db.engine import Database
+from scimhub.resources.changes import NOBODY, Action, Change, ChangeObserver, Origin
 from scimhub.resources.groups import GroupStore
 from scimhub.resources.render import to_scim
 from scimhub.resources.store import MemberChange, Page, Sort, Stored
@@ -57,10 +59,18 @@ def _names_attribute(projection: Projection, name: str) -> bool:
 class ResourceService:
     """SCIM operations for one resource type; every method is one transaction."""
 
-    def __init__(self, db: Database, settings: Settings, rt: ResourceType) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        rt: ResourceType,
+        observers: Sequence[ChangeObserver] = (),
+    ) -> None:
         self.db = db
         self.settings = settings
         self.rt = rt
+        # Called in order inside every write's transaction (resources/changes.py).
+        self.observers = list(observers)
         self.store = UserStore(db.dialect) if rt is USER else GroupStore(db.dialect)
         # One key for every instance on this database, so any instance resumes a cursor.
         self.cursor_secret = cursor_secret(settings)
@@ -113,8 +123,8 @@ class ResourceService:
 
     # -- writes --------------------------------------------------------------------------
 
-    # Every write takes `provider`: the URL's provider segment (None for the bare tenant
-    # URL), recorded as the resource's created/updated provider (never rendered).
+    # Every write takes an `origin`: its provider segment is recorded as the resource's
+    # created/updated provider (never rendered); observers see all of it.
 
     def create(
         self,
@@ -123,11 +133,12 @@ class ResourceService:
         projection: Projection,
         base_url: str,
         *,
-        provider: str | None = None,
+        origin: Origin = NOBODY,
     ) -> Result:
         data = normalize(self.rt, body)
         with self.db.write() as conn:
-            stored = self.store.insert(conn, tenant_id, data, provider=provider)
+            stored = self.store.insert(conn, tenant_id, data, provider=origin.provider)
+            self._observe(conn, "create", tenant_id, stored.id, origin, None, stored)
             self._load_for_write(conn, tenant_id, stored, projection)
         return self._result(stored, projection, base_url)
 
@@ -140,7 +151,7 @@ class ResourceService:
         projection: Projection,
         base_url: str,
         *,
-        provider: str | None = None,
+        origin: Origin = NOBODY,
     ) -> Result:
         def change(current: Stored) -> tuple[dict[str, Any], list[MemberChange]]:
             data = normalize_replacement(self.rt, current.data, body)
@@ -150,7 +161,9 @@ class ResourceService:
                 changes = [MemberChange("replace", tuple(data.pop("members", None) or ()))]
             return data, changes
 
-        return self._write(tenant_id, id, change, preconditions, projection, base_url, provider)
+        return self._write(
+            "replace", tenant_id, id, change, preconditions, projection, base_url, origin
+        )
 
     def patch(
         self,
@@ -161,7 +174,7 @@ class ResourceService:
         projection: Projection,
         base_url: str,
         *,
-        provider: str | None = None,
+        origin: Origin = NOBODY,
     ) -> Result:
         operations = parse_patch(body)
 
@@ -169,7 +182,9 @@ class ResourceService:
             result = apply_patch(self.rt, current.data, operations)
             return result.data, result.member_changes
 
-        return self._write(tenant_id, id, change, preconditions, projection, base_url, provider)
+        return self._write(
+            "patch", tenant_id, id, change, preconditions, projection, base_url, origin
+        )
 
     def delete(
         self,
@@ -177,25 +192,27 @@ class ResourceService:
         id: str,
         preconditions: Preconditions,
         *,
-        provider: str | None = None,
+        origin: Origin = NOBODY,
     ) -> None:
         with self.db.write() as conn:
             current = self._require(conn, tenant_id, id)
             preconditions.check(current.version)
-            if not self.store.delete(conn, tenant_id, id, provider=provider):
+            if not self.store.delete(conn, tenant_id, id, provider=origin.provider):
                 raise NotFound(f"{self.rt.name} {id} not found")
+            self._observe(conn, "delete", tenant_id, id, origin, current, None)
 
     # -- helpers -------------------------------------------------------------------------
 
     def _write(
         self,
+        action: Action,
         tenant_id: str,
         id: str,
         change: Any,
         preconditions: Preconditions,
         projection: Projection,
         base_url: str,
-        provider: str | None,
+        origin: Origin,
     ) -> Result:
         for _ in range(WRITE_ATTEMPTS):
             with self.db.write() as conn:
@@ -214,14 +231,32 @@ class ResourceService:
                         data,
                         expected_version=current.version,
                         member_changes=changes,
-                        provider=provider,
+                        provider=origin.provider,
                     )
+                    if stored is not None:
+                        self._observe(conn, action, tenant_id, id, origin, current, stored)
                 if stored is not None:
                     self._load_for_write(conn, tenant_id, stored, projection)
                     return self._result(stored, projection, base_url)
             if preconditions.if_match is not None:
                 raise PreconditionFailed(f"{self.rt.name} {id} has changed")
         raise Conflict(f"{self.rt.name} {id} is being changed by another request; retry")
+
+    def _observe(
+        self,
+        conn: Connection,
+        action: Action,
+        tenant_id: str,
+        id: str,
+        origin: Origin,
+        before: Stored | None,
+        after: Stored | None,
+    ) -> None:
+        if not self.observers:
+            return
+        change = Change(action, self.rt, tenant_id, id, origin, before, after)
+        for observer in self.observers:
+            observer(conn, change)
 
     def _load_for_write(
         self, conn: Connection, tenant_id: str, stored: Stored, projection: Projection

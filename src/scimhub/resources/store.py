@@ -15,7 +15,7 @@ from typing import Any
 from scimhub.scim.filter import AttrPath
 from scimhub.scim.patch import MemberChange
 
-__all__ = ["MemberChange", "Page", "SearchResult", "Sort", "Stored"]
+__all__ = ["MemberChange", "MemberDelta", "Page", "SearchResult", "Sort", "Stored"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,16 @@ class Page:
     count_total: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class MemberDelta:
+    """What a group write really changed in the membership table: members that were
+    not there before (`added`, with their type) and members that are gone (`removed`).
+    A no-op add or remove (member already there, or absent) appears in neither."""
+
+    added: tuple[tuple[str, str], ...] = ()  # (id, "User" | "Group")
+    removed: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class Stored:
     id: str
@@ -48,6 +58,8 @@ class Stored:
     groups: list[dict[str, Any]] | None = None
     # Groups: how many direct members the group has (kept in a column).
     member_count: int | None = None
+    # Groups, after a write: the membership rows it added and removed.
+    delta: MemberDelta | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

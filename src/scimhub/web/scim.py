@@ -15,6 +15,7 @@ are batched (`UsageRecorder`)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scimhub.db.engine import Database
+from scimhub.resources.changes import Origin
 from scimhub.resources.service import ResourceService, Result
 from scimhub.scim import discovery, etag
 from scimhub.scim.errors import (
@@ -89,12 +91,18 @@ class ScimEndpoints:
             # No tenant slug or id holds U+0000; PostgreSQL would refuse it as a parameter.
             raise NotFound("no SCIM endpoint at this path")
         provider, segments = split_provider(segments)
-        tenant = self._authenticate(request, provider)
+        tenant, token_id = self._authenticate(request, provider)
         if provider is not None:
             try:
                 normalize_provider(provider)
             except InvalidInput:
                 raise NotFound("no SCIM endpoint at this path") from None
+        origin = Origin(
+            provider=provider,
+            actor=f"token:{token_id}",
+            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+            user_agent=request.headers.get("user-agent"),
+        )
         base_url = scim_base_url(self.settings, request, tenant.slug, provider)
         method = request.method
         if not segments:
@@ -103,7 +111,7 @@ class ScimEndpoints:
         rest = segments[1:]
         if head in self.services:
             return self._resources(
-                request, tenant, base_url, self.services[head], rest, raw, provider
+                request, tenant, base_url, self.services[head], rest, raw, origin
             )
         if head == ".search" and not rest:
             _allow(method, "POST")
@@ -116,7 +124,7 @@ class ScimEndpoints:
             return ScimResponse(body)
         if head == "bulk" and not rest:
             _allow(method, "POST")
-            body = self.bulk.run(tenant.id, _json(request, raw), base_url, provider=provider)
+            body = self.bulk.run(tenant.id, _json(request, raw), base_url, origin=origin)
             return ScimResponse(body)
         if head == "me":
             # RFC 7644 §3.11: /Me is optional; scimhub's tokens are not users.
@@ -131,7 +139,7 @@ class ScimEndpoints:
         service: ResourceService,
         rest: list[str],
         raw: bytes | None,
-        provider: str | None,
+        origin: Origin,
     ) -> Response:
         method = request.method
         settings = self.settings
@@ -145,7 +153,7 @@ class ScimEndpoints:
                 )
                 return ScimResponse(service.search(tenant.id, query, base_url))
             created = service.create(
-                tenant.id, _json(request, raw), projection_of(request), base_url, provider=provider
+                tenant.id, _json(request, raw), projection_of(request), base_url, origin=origin
             )
             location = f"{base_url}{service.rt.endpoint}/{created.body['id']}"
             return _resource_response(created, 201, location=location)
@@ -175,7 +183,7 @@ class ScimEndpoints:
                 return Response(status_code=304, headers={"etag": etag.etag(found.version)})
             return _resource_response(found, 200)
         if method == "DELETE":
-            service.delete(tenant.id, id, preconditions, provider=provider)
+            service.delete(tenant.id, id, preconditions, origin=origin)
             return Response(status_code=204)
         body = _json(request, raw)
         if method == "PUT":
@@ -186,7 +194,7 @@ class ScimEndpoints:
                 preconditions,
                 projection_of(request),
                 base_url,
-                provider=provider,
+                origin=origin,
             )
         else:
             result = service.patch(
@@ -196,7 +204,7 @@ class ScimEndpoints:
                 preconditions,
                 projection_of(request),
                 base_url,
-                provider=provider,
+                origin=origin,
             )
         return _resource_response(result, 200)
 
@@ -219,9 +227,10 @@ class ScimEndpoints:
 
     # -- request context -------------------------------------------------------------------
 
-    def _authenticate(self, request: Request, provider: str | None) -> Tenant:
-        """The tenant, when the bearer token is live for it at this provider (401
-        otherwise) and every gate passes (403 naming the refusal otherwise)."""
+    def _authenticate(self, request: Request, provider: str | None) -> tuple[Tenant, str]:
+        """The tenant and the token's id, when the bearer token is live for the tenant
+        at this provider (401 otherwise) and every gate passes (403 naming the refusal
+        otherwise)."""
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         token = token.strip()
@@ -235,7 +244,7 @@ class ScimEndpoints:
         refusal = scim_refusal(found.tenant, found.sso, require_sso=self.settings.require_sso)
         if refusal is not None:
             raise Forbidden(f"SCIM is not available: {refusal.message} ({refusal.code})")
-        return found.tenant
+        return found.tenant, found.token_id
 
 
 def _allow(method: str, *allowed: str) -> None:

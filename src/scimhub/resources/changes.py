@@ -1,0 +1,52 @@
+"""What a write changed, handed to observers inside the write's own transaction.
+
+Observers (the audit trail, the event outbox, the lifecycle rules) run on the request's
+`Connection` before it commits: what they write commits with the change or not at all,
+and an observer that raises rolls the whole request back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from sqlalchemy import Connection
+
+from scimhub.resources.store import Stored
+from scimhub.scim.schema import ResourceType
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Who asked for a write. `provider` is the URL's provider segment (None for the
+    bare tenant URL) and is recorded on the resource; the rest is for the audit trail."""
+
+    provider: str | None = None
+    # "token:<id>" for a SCIM token, "admin:<principal id>", "cli", "system", …
+    actor: str | None = None
+    request_id: str | None = None
+    user_agent: str | None = None
+
+
+NOBODY = Origin()
+
+Action = Literal["create", "replace", "patch", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One resource write. `before` is the row as read under the write's lock (None on
+    create); `after` the row as written (None on delete). Neither has its related
+    attributes loaded (a group's members, a user's groups); a group's `after.delta`
+    says which membership rows the write added and removed."""
+
+    action: Action
+    rt: ResourceType
+    tenant_id: str
+    id: str
+    origin: Origin
+    before: Stored | None
+    after: Stored | None
+
+
+class ChangeObserver(Protocol):
+    def __call__(self, conn: Connection, change: Change) -> None: ...
