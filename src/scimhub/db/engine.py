@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,23 @@ def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # Writers take the lock up front (BEGIN IMMEDIATE) so two writers queue instead
-        # of failing with SQLITE_BUSY when a read lock upgrades.
+        # of failing with SQLITE_BUSY when a read lock upgrades. Sent on the driver
+        # connection: it runs for every transaction, and SQLAlchemy's statement path
+        # costs more than SQLite takes to begin.
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        conn.connection.driver_connection.execute(_BEGIN[mode])  # type: ignore[union-attr]
+
+
+_BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
 
 
 class Database:
-    """An engine and the two kinds of transaction a request uses."""
+    """An engine and the two kinds of transaction a request uses.
+
+    `request(write=...)` opens one transaction for a whole request on this thread: the
+    `read()` and `write()` blocks inside it join that transaction instead of opening
+    their own, so a SCIM request authenticates and does its work in one transaction
+    (one BEGIN, one COMMIT). A `write()` inside a read-only request is an error."""
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = normalize_url(url)
@@ -59,20 +70,59 @@ class Database:
             self.engine = create_engine(self.url, connect_args={"check_same_thread": False})
             _sqlite_setup(self.engine)
             self._writer: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            # SQLite has one writer at a time. Threads of this process queue on a lock
+            # that wakes the next one at once; left to SQLite, a blocked BEGIN IMMEDIATE
+            # polls with sleeps of up to 100 ms (its busy handler), which idles the
+            # server under concurrent writes. Other processes still meet busy_timeout.
+            self._write_lock: AbstractContextManager[Any] = threading.Lock()
         else:
             self.engine = create_engine(
                 self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
             self._writer = self.engine
+            # PostgreSQL runs writers concurrently; row locks order them.
+            self._write_lock = nullcontext()
+        self._ambient = threading.local()
+
+    @contextmanager
+    def request(self, *, write: bool) -> Iterator[Connection]:
+        """One transaction for everything this thread does until the block ends."""
+        if getattr(self._ambient, "conn", None) is not None:
+            raise RuntimeError("a request transaction is already open on this thread")
+        with self._begin(write) as conn:
+            self._ambient.conn, self._ambient.write = conn, write
+            try:
+                yield conn
+            finally:
+                self._ambient.conn = None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        conn = getattr(self._ambient, "conn", None)
+        if conn is not None:
+            yield conn
+            return
         with self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self._writer.begin() as conn:
+        conn = getattr(self._ambient, "conn", None)
+        if conn is not None:
+            if not self._ambient.write:
+                raise RuntimeError("a write inside a read-only request transaction")
+            yield conn
+            return
+        with self._begin(True) as conn:
+            yield conn
+
+    @contextmanager
+    def _begin(self, write: bool) -> Iterator[Connection]:
+        if not write:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self._writer.begin() as conn:
             yield conn
 
     def dispose(self) -> None:

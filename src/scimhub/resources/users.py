@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from scimhub.db.prepared import Prepared
 from scimhub.db.tables import groups, memberships, user_emails, users
 from scimhub.resources import sqlpaging
 from scimhub.resources.sqlpaging import SqlStore, check_storable, chunks, storable_id, utcnow
@@ -98,14 +99,25 @@ def _group_rows_statement() -> sa.Select[Any]:
 
 _GROUP_ROWS = _group_rows_statement()
 
-# Statements of the create path, built once (see `_group_rows_statement`).
-_USER_NAME_TAKEN = sa.select(users.c.id).where(
-    users.c.tenant_id == sa.bindparam("tenant_id"),
-    users.c.user_name_ci == sa.bindparam("user_name_ci"),
-    users.c.id != sa.bindparam("id"),
+# Statements of the create path, compiled once and sent straight to the driver
+# (db/prepared.py): a create is otherwise mostly SQLAlchemy's per-statement overhead.
+_USER_NAME_TAKEN = Prepared(
+    sa.select(users.c.id).where(
+        users.c.tenant_id == sa.bindparam("tenant_id"),
+        users.c.user_name_ci == sa.bindparam("user_name_ci"),
+        users.c.id != sa.bindparam("id"),
+    )
 )
-_INSERT_USER = sa.insert(users)
-_INSERT_EMAILS = sa.insert(user_emails)
+_INSERT_USER = Prepared(
+    sa.insert(users),
+    keys=(
+        *("id", "tenant_id", "created", "last_modified", "version"),
+        *("created_provider", "updated_provider"),
+        *("user_name", "user_name_ci", "external_id", "display_name", "active", "data"),
+    ),
+)
+_EMAIL_KEYS = ("tenant_id", "user_id", "value", "value_ci", "type", "primary")
+_INSERT_EMAILS = Prepared(sa.insert(user_emails), keys=_EMAIL_KEYS)
 
 
 def group_rows(
@@ -186,7 +198,7 @@ class UserStore(SqlStore):
         """Uniqueness when another user of the tenant has this userName (checked first
         for a clean error; the unique index catches what a race lets through)."""
         params = {"tenant_id": tenant_id, "user_name_ci": user_name_ci, "id": id or ""}
-        if conn.execute(_USER_NAME_TAKEN, params).first() is not None:
+        if _USER_NAME_TAKEN.first(conn, params) is not None:
             raise Uniqueness("userName is already taken")
 
     def _exists(self, conn: Connection, tenant_id: str, id: str, version: int) -> bool:
@@ -211,10 +223,8 @@ class UserStore(SqlStore):
         self._check_user_name(conn, tenant_id, columns["user_name_ci"], None)
         id, now = str(uuid.uuid4()), utcnow()
         try:
-            # Plain `insert(users)` with a parameter dict: its compiled form is cached
-            # by the set of keys, so nothing is built per request.
-            conn.execute(
-                _INSERT_USER,
+            _INSERT_USER.execute(
+                conn,
                 {
                     "id": id,
                     "tenant_id": tenant_id,
@@ -232,7 +242,7 @@ class UserStore(SqlStore):
             raise
         emails = _email_rows(tenant_id, id, data)
         if emails:
-            conn.execute(_INSERT_EMAILS, emails)
+            _INSERT_EMAILS.executemany(conn, emails)
         return Stored(id, 1, now, now, data, groups=[])  # in no group yet
 
     def update(

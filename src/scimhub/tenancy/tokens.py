@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Row, Select, bindparam, case, insert, or_, se
 from sqlalchemy.exc import IntegrityError
 
 from scimhub.db.engine import Database
+from scimhub.db.prepared import Prepared
 from scimhub.db.tables import UTCDateTime, sso_connections, tenants, tokens
 from scimhub.tenancy.errors import Conflict, GateRefused, InvalidInput, NotFound
 from scimhub.tenancy.gates import scim_refusal
@@ -446,7 +447,8 @@ def _authenticate_statement() -> Select[Any]:
     )
 
 
-_AUTHENTICATE = _authenticate_statement()
+# Sent straight to the driver (db/prepared.py): it runs on every SCIM request.
+_AUTHENTICATE = Prepared(_authenticate_statement())
 
 
 def authenticate(
@@ -466,9 +468,7 @@ def authenticate(
         return None
     now = now or datetime.now(UTC)
     presented_digest = digest(presented)
-    row = conn.execute(
-        _AUTHENTICATE, {"digest": presented_digest, "slug": tenant_slug, "now": now}
-    ).first()
+    row = _AUTHENTICATE.first(conn, {"digest": presented_digest, "slug": tenant_slug, "now": now})
     # The index found the row by equality; compare the digests again in constant time
     # so that nothing downstream depends on a short-circuiting string comparison.
     if row is None or not hmac.compare_digest(row.hash, presented_digest):

@@ -15,7 +15,6 @@ are batched (`UsageRecorder`)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -90,7 +89,18 @@ class ScimEndpoints:
         if "\x00" in request.url.path:
             # No tenant slug or id holds U+0000; PostgreSQL would refuse it as a parameter.
             raise NotFound("no SCIM endpoint at this path")
-        provider, segments = split_provider(segments)
+        provider, endpoint = split_provider(segments)
+        if len(endpoint) == 1 and endpoint[0].lower() == "bulk":
+            # RFC 7644 §3.7: each bulk operation is its own transaction.
+            return self._serve(request, provider, endpoint, raw)
+        # Everything else runs in one transaction: the token check and the work share
+        # it (one BEGIN and one COMMIT per request), and a failure changes nothing.
+        with self.db.request(write=_writes(request.method, endpoint)):
+            return self._serve(request, provider, endpoint, raw)
+
+    def _serve(
+        self, request: Request, provider: str | None, segments: list[str], raw: bytes | None
+    ) -> Response:
         tenant, token_id = self._authenticate(request, provider)
         if provider is not None:
             try:
@@ -100,7 +110,8 @@ class ScimEndpoints:
         origin = Origin(
             provider=provider,
             actor=f"token:{token_id}",
-            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+            # The id ErrorMiddleware gave the request and returns as X-Request-Id.
+            request_id=request.scope.get("state", {}).get("request_id"),
             user_agent=request.headers.get("user-agent"),
         )
         base_url = scim_base_url(self.settings, request, tenant.slug, provider)
@@ -245,6 +256,13 @@ class ScimEndpoints:
         if refusal is not None:
             raise Forbidden(f"SCIM is not available: {refusal.message} ({refusal.code})")
         return found.tenant, found.token_id
+
+
+def _writes(method: str, endpoint: list[str]) -> bool:
+    """Whether a request may write: any write method, except a POST to `.search`."""
+    if method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return False
+    return not (method == "POST" and endpoint and endpoint[-1] == ".search")
 
 
 def _allow(method: str, *allowed: str) -> None:
