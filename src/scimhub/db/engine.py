@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from scimhub.db.checkpoint import FALLBACK_PAGES, WalCheckpointer
 from scimhub.db.sqlleaf import register_sqlite_functions
 
 
@@ -33,6 +34,8 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # Checkpoints run in the background (db/checkpoint.py); this is the fallback.
+        cur.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
         # LIKE must be case-sensitive so that caseExact attributes compare exactly;
         # case-insensitive comparisons lower() both sides explicitly.
         cur.execute("PRAGMA case_sensitive_like=ON")
@@ -83,6 +86,9 @@ class Database:
             # PostgreSQL runs writers concurrently; row locks order them.
             self._write_lock = nullcontext()
         self._ambient = threading.local()
+        self.checkpointer: WalCheckpointer | None = None
+        if self.dialect == "sqlite" and parsed.database and parsed.database != ":memory:":
+            self.checkpointer = WalCheckpointer(parsed.database, interval=1.0)
 
     @contextmanager
     def request(self, *, write: bool) -> Iterator[Connection]:

@@ -49,10 +49,15 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         # Token usage is counted in memory and written every few seconds, and once more
         # at shutdown (tenancy/tokens.py, UsageRecorder).
         usage.start(database, settings.token_usage_flush_seconds)
+        # SQLite: WAL checkpoints off the request path (db/checkpoint.py).
+        if database.checkpointer is not None:
+            database.checkpointer.start()
         try:
             yield
         finally:
             usage.stop(database)
+            if database.checkpointer is not None:
+                database.checkpointer.stop()
 
     routes = [
         Route("/healthz", _health, methods=["GET"]),
