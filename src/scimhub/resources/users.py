@@ -98,6 +98,11 @@ def _group_rows_statement() -> sa.Select[Any]:
 
 _GROUP_ROWS = _group_rows_statement()
 
+# For the lifecycle's restore of a retained account (scimhub/lifecycle/retention.py),
+# which writes a `users` row with the same columns as an insert.
+columns_of = _columns
+email_rows = _email_rows
+
 # Statements of the create path, built once (see `_group_rows_statement`).
 _USER_NAME_TAKEN = sa.select(users.c.id).where(
     users.c.tenant_id == sa.bindparam("tenant_id"),

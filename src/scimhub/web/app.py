@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from scimhub.admin import admin_mount
 from scimhub.db.engine import Database
+from scimhub.lifecycle.retention import PurgeJob
 from scimhub.scim.errors import MethodNotAllowed, NotFound, ScimError
 from scimhub.settings import Settings
 from scimhub.tenancy.tokens import UsageRecorder
@@ -43,15 +44,19 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     database = db or Database(settings.database_url)
     usage = UsageRecorder()
     scim = ScimEndpoints(settings, database, usage)
+    purge = PurgeJob()
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # Token usage is counted in memory and written every few seconds, and once more
         # at shutdown (tenancy/tokens.py, UsageRecorder).
         usage.start(database, settings.token_usage_flush_seconds)
+        # Retained accounts past their tenant's retention (scimhub/lifecycle/retention.py).
+        purge.start(database, settings.lifecycle_purge_seconds)
         try:
             yield
         finally:
+            purge.stop()
             usage.stop(database)
 
     routes = [
@@ -71,6 +76,8 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     app.state.db = database
     # Tests (and servers run without a lifespan) call `app.state.usage.flush(db)`.
     app.state.usage = usage
+    # The SCIM endpoints' lifecycle hooks: register role grant listeners here.
+    app.state.lifecycle = scim.lifecycle
     return app
 
 

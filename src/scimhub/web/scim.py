@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scimhub.db.engine import Database
+from scimhub.lifecycle.hooks import LifecycleHooks
 from scimhub.resources.changes import Origin
 from scimhub.resources.service import ResourceService, Result
 from scimhub.scim import discovery, etag
@@ -70,9 +71,14 @@ class ScimEndpoints:
         self.settings = settings
         self.db = db
         self.usage = usage or UsageRecorder()
+        # The lifecycle rules act on every SCIM write (scimhub/lifecycle/hooks.py);
+        # `lifecycle.grant_listeners` is where the event outbox hears role grant changes.
+        self.lifecycle = LifecycleHooks(db.dialect)
         self.services = {
-            "users": ResourceService(db, settings, USER),
-            "groups": ResourceService(db, settings, GROUP),
+            rt_name: ResourceService(
+                db, settings, rt, observers=[self.lifecycle], hooks=self.lifecycle
+            )
+            for rt_name, rt in (("users", USER), ("groups", GROUP))
         }
         self.bulk = BulkRunner(settings, self.services)
 
