@@ -108,7 +108,7 @@ class LifecycleHooks:
             provider=origin.provider,
             actor=origin.actor,
         )
-        self._emit(
+        self.emit(
             conn,
             roles.sync_hand_grants(
                 conn, tenant_id, stored.id, first_sync=lambda: not policy.first_sync_done
@@ -131,7 +131,7 @@ class LifecycleHooks:
         if role is None or not self.grant_listeners:
             return
         rows = conn.execute(_DIRECT_MEMBERS, {"tenant_id": tenant_id, "group_id": current.id})
-        self._emit(
+        self.emit(
             conn,
             [
                 RoleGrantChange(
@@ -158,7 +158,7 @@ class LifecycleHooks:
             revoke_sessions(conn, change.tenant_id, change.id)
         # The IdP synced this user: it is master over hand grants (merge on first sync).
         tenant_id = change.tenant_id
-        self._emit(
+        self.emit(
             conn,
             roles.sync_hand_grants(
                 conn,
@@ -210,9 +210,10 @@ class LifecycleHooks:
                 )
                 for i in delta.removed
             ]
-        self._emit(conn, found)
+        self.emit(conn, found)
 
-    def _emit(self, conn: Connection, found: list[RoleGrantChange]) -> None:
+    def emit(self, conn: Connection, found: list[RoleGrantChange]) -> None:
+        """Hands each change to every grant listener (also for the admin API's grants)."""
         for item in found:
             for listener in self.grant_listeners:
                 listener(conn, item)

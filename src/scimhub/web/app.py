@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from scimhub.admin import admin_mount
 from scimhub.db.engine import Database
+from scimhub.lifecycle.hooks import LifecycleHooks
 from scimhub.lifecycle.retention import PurgeJob
 from scimhub.scim.errors import MethodNotAllowed, NotFound, ScimError
 from scimhub.settings import Settings
@@ -43,7 +44,9 @@ async def _http_exception(_request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     database = db or Database(settings.database_url)
     usage = UsageRecorder()
-    scim = ScimEndpoints(settings, database, usage)
+    # One set of lifecycle rules for SCIM and the admin API (scimhub/lifecycle/hooks.py).
+    lifecycle = LifecycleHooks(database.dialect)
+    scim = ScimEndpoints(settings, database, usage, lifecycle)
     purge = PurgeJob()
 
     @asynccontextmanager
@@ -62,7 +65,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     routes = [
         Route("/healthz", _health, methods=["GET"]),
         # The admin API (FastAPI): /admin/v1/…, /admin/openapi.json, /admin/docs.
-        admin_mount(settings, database),
+        admin_mount(settings, database, lifecycle),
         Route("/scim/v2/{tenant}/{rest:path}", scim.handle, methods=_ALL_METHODS),
         Route("/scim/v2/{tenant}", scim.handle, methods=_ALL_METHODS),
     ]
@@ -77,7 +80,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     # Tests (and servers run without a lifespan) call `app.state.usage.flush(db)`.
     app.state.usage = usage
     # The SCIM endpoints' lifecycle hooks: register role grant listeners here.
-    app.state.lifecycle = scim.lifecycle
+    app.state.lifecycle = lifecycle
     return app
 
 

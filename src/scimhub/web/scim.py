@@ -66,14 +66,18 @@ def split_provider(segments: list[str]) -> tuple[str | None, list[str]]:
 
 class ScimEndpoints:
     def __init__(
-        self, settings: Settings, db: Database, usage: UsageRecorder | None = None
+        self,
+        settings: Settings,
+        db: Database,
+        usage: UsageRecorder | None = None,
+        lifecycle: LifecycleHooks | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.usage = usage or UsageRecorder()
         # The lifecycle rules act on every SCIM write (scimhub/lifecycle/hooks.py);
         # `lifecycle.grant_listeners` is where the event outbox hears role grant changes.
-        self.lifecycle = LifecycleHooks(db.dialect)
+        self.lifecycle = lifecycle or LifecycleHooks(db.dialect)
         self.services = {
             rt_name: ResourceService(
                 db, settings, rt, observers=[self.lifecycle], hooks=self.lifecycle
