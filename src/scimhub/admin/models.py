@@ -371,12 +371,13 @@ class PolicyOut(BaseModel):
 
 class PolicyUpdate(_Input):
     delete_policy: Literal["deprovision", "purge"] | None = None
-    retention_days: int | None = Field(default=None, ge=0, le=3650)
+    # strict: `false` is not 0 days, `"yes"` is not true.
+    retention_days: int | None = Field(default=None, ge=0, le=3650, strict=True)
     linking_policy: Literal["link", "refuse"] | None = None
     default_role_key: Text | None = Field(
         default=None, max_length=63, description="A role key; `null` clears it."
     )
-    first_sync_done: bool | None = None
+    first_sync_done: bool | None = Field(default=None, strict=True)
 
 
 class RoleOut(BaseModel):

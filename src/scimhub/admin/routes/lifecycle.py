@@ -38,6 +38,7 @@ from scimhub.lifecycle.access import check_access, grants_of
 from scimhub.lifecycle.roles import Role
 from scimhub.resources.render import to_scim
 from scimhub.resources.service import Preconditions
+from scimhub.resources.sqlpaging import check_storable
 from scimhub.resources.users import UserStore
 from scimhub.scim.errors import NotFound as ScimNotFound
 from scimhub.scim.projection import Projection
@@ -322,6 +323,9 @@ def update_account(
             f"for {', '.join(sorted(body.attributes))}; change them in the IdP (or disable "
             "SCIM first)",
         )
+    if body.app_attributes is not None:
+        # PostgreSQL jsonb cannot hold U+0000: 400 rather than a failed write.
+        check_storable(body.app_attributes, "app_attributes")
     base_url = scim_base_url(ctx.settings, request, tenant.slug)
     try:
         if body.attributes:
