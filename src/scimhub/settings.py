@@ -39,6 +39,9 @@ class Settings:
     require_sso: bool = True
     # Token usage (last_used_at, use_count) is counted in memory and written this often.
     token_usage_flush_seconds: float = 5.0
+    # Retained (deprovisioned) accounts past their tenant's retention are purged this
+    # often by `scimhub serve` (scimhub/lifecycle/retention.py); 0 turns it off.
+    lifecycle_purge_seconds: float = 3600.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

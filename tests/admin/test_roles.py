@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from scimhub.lifecycle import policies, roles
 from scimhub.tenancy import principals
 
 from .conftest import Admin
@@ -163,6 +164,92 @@ ROWS = [
         MANAGE,
         200,
         fixed("/tenants/acme/export/groups.csv"),
+    ),
+]
+
+# The lifecycle routes (docs/lifecycle.md).
+_n = itertools.count()
+
+
+def _role(admin: Admin) -> str:
+    key = f"role-{next(_n)}"
+    with admin.db.write() as conn:
+        roles.create_app_role(conn, admin.acme.id, key, key)
+    return key
+
+
+def _grant(admin: Admin, world: dict[str, str]) -> Prepared:
+    return f"/tenants/acme/users/{world['user']}/grants/{_role(admin)}", None
+
+
+def _granted(admin: Admin, world: dict[str, str]) -> Prepared:
+    key = _role(admin)
+    with admin.db.write() as conn:
+        roles.grant(conn, admin.acme.id, world["user"], key, by="test")
+    return f"/tenants/acme/users/{world['user']}/grants/{key}", None
+
+
+def _domain(admin: Admin, _world: dict[str, str]) -> Prepared:
+    domain = f"d{next(_n)}.example.com"
+    with admin.db.write() as conn:
+        policies.add_domain(conn, admin.acme.id, domain)
+    return f"/tenants/acme/lifecycle/domains/{domain}", None
+
+
+ROWS += [
+    Row(
+        "GET",
+        "/tenants/{tenant}/users/{id}/access",
+        READ,
+        200,
+        fixed("/tenants/acme/users/{user}/access"),
+    ),
+    Row(
+        "GET",
+        "/tenants/{tenant}/users/{id}/grants",
+        READ,
+        200,
+        fixed("/tenants/acme/users/{user}/grants"),
+    ),
+    Row("PUT", "/tenants/{tenant}/users/{id}/grants/{role_key}", MANAGE, 200, _grant),
+    Row("DELETE", "/tenants/{tenant}/users/{id}/grants/{role_key}", MANAGE, 200, _granted),
+    Row("GET", "/tenants/{tenant}/lifecycle", READ, 200, fixed("/tenants/acme/lifecycle")),
+    Row(
+        "PATCH",
+        "/tenants/{tenant}/lifecycle",
+        MANAGE,
+        200,
+        fixed("/tenants/acme/lifecycle", {"retention_days": 7}),
+    ),
+    Row(
+        "PUT",
+        "/tenants/{tenant}/lifecycle/domains/{domain}",
+        MANAGE,
+        200,
+        fixed("/tenants/acme/lifecycle/domains/acme.com"),
+    ),
+    Row("DELETE", "/tenants/{tenant}/lifecycle/domains/{domain}", MANAGE, 200, _domain),
+    Row("GET", "/tenants/{tenant}/roles", READ, 200, fixed("/tenants/acme/roles")),
+    Row(
+        "POST",
+        "/tenants/{tenant}/roles",
+        MANAGE,
+        201,
+        lambda _a, _w: ("/tenants/acme/roles", {"key": f"k{next(_n)}"}),
+    ),
+    Row(
+        "POST",
+        "/tenants/{tenant}/users",
+        MANAGE,
+        201,
+        lambda _a, _w: ("/tenants/acme/users", {"userName": f"jit{next(_n)}"}),
+    ),
+    Row(
+        "PATCH",
+        "/tenants/{tenant}/users/{id}",
+        MANAGE,
+        200,
+        fixed("/tenants/acme/users/{user}", {"app_attributes": {"a": 1}}),
     ),
 ]
 

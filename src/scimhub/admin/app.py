@@ -29,8 +29,18 @@ from scimhub.admin.errors import (
     InternalErrorMiddleware,
     install_error_handlers,
 )
-from scimhub.admin.routes import directory, export, keys, scim, sso, tenants, tokens
+from scimhub.admin.routes import (
+    directory,
+    export,
+    keys,
+    scim,
+    sso,
+    tenants,
+    tokens,
+)
+from scimhub.admin.routes import lifecycle as lifecycle_routes
 from scimhub.db.engine import Database
+from scimhub.lifecycle.hooks import LifecycleHooks
 from scimhub.settings import Settings
 
 MOUNT_PATH = "/admin"
@@ -84,7 +94,9 @@ def _document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def create_admin_app(settings: Settings, db: Database) -> FastAPI:
+def create_admin_app(
+    settings: Settings, db: Database, lifecycle: LifecycleHooks | None = None
+) -> FastAPI:
     app = FastAPI(
         title="scimhub admin API",
         version=API_VERSION,
@@ -96,12 +108,12 @@ def create_admin_app(settings: Settings, db: Database) -> FastAPI:
         # operationId: the route function's name (`create_token`), unique here.
         generate_unique_id_function=lambda route: route.name,
     )
-    app.state.admin = AdminContext(settings=settings, db=db)
+    app.state.admin = AdminContext(settings=settings, db=db, lifecycle=lifecycle)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     app.add_middleware(InternalErrorMiddleware)
 
-    for module in (tenants, sso, scim, tokens, keys, directory, export):
+    for module in (tenants, sso, scim, tokens, keys, directory, lifecycle_routes, export):
         app.include_router(module.router, prefix="/v1")
 
     def openapi() -> dict[str, Any]:
@@ -136,11 +148,11 @@ def create_admin_app(settings: Settings, db: Database) -> FastAPI:
     return app
 
 
-def admin_mount(settings: Settings, db: Database) -> Mount:
+def admin_mount(settings: Settings, db: Database, lifecycle: LifecycleHooks | None = None) -> Mount:
     """The admin API mounted at `/admin`, for the main app's routes. Starlette's mount
     pattern (`.*`) stops at a newline, which would send `/admin/v1/tenants/a%0Ab` to the
     SCIM app's 404; here the pattern spans any character, so every path under `/admin/`
     gets the admin API's answer."""
-    mount = Mount(MOUNT_PATH, app=create_admin_app(settings, db))
+    mount = Mount(MOUNT_PATH, app=create_admin_app(settings, db, lifecycle))
     mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
     return mount

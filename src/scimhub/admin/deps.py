@@ -17,8 +17,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from scimhub.admin.errors import forbidden, not_found, unauthorized
 from scimhub.db.engine import Database
+from scimhub.lifecycle.hooks import LifecycleHooks
 from scimhub.resources.service import ResourceService
-from scimhub.scim.schema import RESOURCE_TYPES
+from scimhub.scim.schema import RESOURCE_TYPES, USER
 from scimhub.settings import Settings
 from scimhub.tenancy import principals
 from scimhub.tenancy.principals import Principal
@@ -50,12 +51,22 @@ class AdminContext:
     db: Database
     # key id → monotonic time its use was last written
     key_use_written: dict[str, float] = field(default_factory=dict)
+    # The lifecycle rules, shared with the SCIM endpoints (one set of grant listeners).
+    lifecycle: LifecycleHooks | None = None
     # The SCIM services the directory routes read through, built once (by type name).
     services: dict[str, ResourceService] = field(init=False)
+    # The lifecycle rules in use (`lifecycle`, or a set of its own).
+    rules: LifecycleHooks = field(init=False)
+    # Users written by the admin API (SCIM disabled), under the lifecycle rules.
+    lifecycle_users: ResourceService = field(init=False)
 
     def __post_init__(self) -> None:
         services = {rt.name: ResourceService(self.db, self.settings, rt) for rt in RESOURCE_TYPES}
         object.__setattr__(self, "services", services)  # frozen: set once, here
+        hooks = self.lifecycle or LifecycleHooks(self.db.dialect)
+        object.__setattr__(self, "rules", hooks)
+        users = ResourceService(self.db, self.settings, USER, observers=[hooks], hooks=hooks)
+        object.__setattr__(self, "lifecycle_users", users)
 
     def record_key_use(self, key_id: str | None) -> None:
         if key_id is None:

@@ -344,3 +344,101 @@ class AdminKeyOut(BaseModel):
 
 class AdminKeyList(BaseModel):
     admin_keys: list[AdminKeyOut]
+
+
+# -- lifecycle (docs/lifecycle.md) ----------------------------------------------------------
+
+
+class PolicyOut(BaseModel):
+    delete_policy: Literal["deprovision", "purge"] = Field(
+        description="What SCIM DELETE does: `deprovision` (gone from SCIM, kept and "
+        "restorable for `retention_days`) or `purge` (removed at once)."
+    )
+    retention_days: int = Field(description="How long deprovisioned accounts are kept.")
+    linking_policy: Literal["link", "refuse"] = Field(
+        description="A SCIM create matching an account created outside SCIM: `link` it, "
+        "or `refuse` with 409."
+    )
+    default_role_key: str | None = Field(description="The role every account holds.")
+    first_sync_done: bool = Field(
+        description="False during the IdP's first sync, which merges hand-made grants; "
+        "afterwards the IdP replaces them."
+    )
+    verified_domains: list[str] = Field(
+        description="Email domains the tenant owns: linking by email uses only these."
+    )
+
+
+class PolicyUpdate(_Input):
+    delete_policy: Literal["deprovision", "purge"] | None = None
+    # strict: `false` is not 0 days, `"yes"` is not true.
+    retention_days: int | None = Field(default=None, ge=0, le=3650, strict=True)
+    linking_policy: Literal["link", "refuse"] | None = None
+    default_role_key: Text | None = Field(
+        default=None, max_length=63, description="A role key; `null` clears it."
+    )
+    first_sync_done: bool | None = Field(default=None, strict=True)
+
+
+class RoleOut(BaseModel):
+    key: str
+    name: str
+    external_id: str | None
+    source: Literal["app", "scim"] = Field(description="Defined by the app, or by a SCIM group.")
+    privileged: bool = Field(description="Owner and admin: never granted through SCIM.")
+    group_id: str | None = Field(description="The SCIM group mapped onto this role.")
+
+
+class RoleList(BaseModel):
+    roles: list[RoleOut]
+
+
+class RoleCreate(_Input):
+    key: Text = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$", examples=["billing"])
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    external_id: Text | None = Field(
+        default=None,
+        max_length=512,
+        description="The IdP group's externalId, if known: that group adopts this role.",
+    )
+
+
+class GrantOut(BaseModel):
+    role_key: str
+    source: Literal["default", "group", "manual", "merged"] = Field(
+        description="`default` (the tenant's default role), `group` (through `via_group`, "
+        "directly or by nesting), `manual` (by hand), `merged` (by hand, kept by the first "
+        "sync)."
+    )
+    via_group: str | None = None
+
+
+class GrantList(BaseModel):
+    grants: list[GrantOut]
+
+
+class AccessOut(BaseModel):
+    active: bool = Field(description="False: deactivated; the user may not act.")
+    roles: list[str] = Field(description="Effective role keys, sorted.")
+    sessions_revoked_at: datetime | None = Field(
+        description="Sessions issued before this instant are invalid (null: never revoked)."
+    )
+
+
+class AccountCreate(_Input):
+    """An account created outside SCIM (JIT on first SSO login, or by an admin): a SCIM
+    User body, without `schemas`. The IdP's later create of the same person links to it."""
+
+    model_config = ConfigDict(extra="allow")
+    userName: Text = Field(min_length=1, max_length=1024, examples=["ada@example.com"])
+
+
+class AccountUpdate(_Input):
+    attributes: dict[str, Any] | None = Field(
+        default=None,
+        description="SCIM attributes to replace (e.g. `displayName`, `active`). Refused "
+        "with 409 `scim_managed` while SCIM is enabled: the IdP is their source of truth.",
+    )
+    app_attributes: dict[str, Any] | None = Field(
+        default=None, description="The app's own attributes (read-only to SCIM)."
+    )

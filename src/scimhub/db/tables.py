@@ -290,3 +290,164 @@ memberships = Table(
     Index("ix_memberships_member", "member_id"),
     sqlite_with_rowid=False,
 )
+
+# -- the provisioning lifecycle (scimhub/lifecycle/, docs/lifecycle.md) --------------------
+# New tables only: no SCIM table changes shape, so every SCIM query, index and EXPLAIN
+# check stays as it is. None of them has a foreign key to `users`: an account's rows
+# survive its move to `retained_users` (deprovision) and back (restore).
+
+# One row per tenant that changed a default; a tenant without a row has the defaults.
+lifecycle_policies = Table(
+    "lifecycle_policies",
+    metadata,
+    Column(
+        "tenant_id",
+        ID,
+        ForeignKey("tenants.id", ondelete="CASCADE", name="fk_lifecycle_policies_tenant"),
+        primary_key=True,
+    ),
+    # What SCIM DELETE does: "deprovision" (kept, restorable, purged after retention)
+    # or "purge" (removed at once).
+    Column("delete_policy", String(16), nullable=False, server_default="deprovision"),
+    Column("retention_days", Integer(), nullable=False, server_default="30"),
+    # What a SCIM create that matches an existing account does: "link" or "refuse" (409).
+    Column("linking_policy", String(8), nullable=False, server_default="link"),
+    # The role every account holds (a `roles.key`), or None.
+    Column("default_role_key", EXACT, nullable=True),
+    # False while the IdP's first sync runs: it merges hand-made grants instead of
+    # replacing them.
+    Column("first_sync_done", Boolean(), nullable=False, server_default=false()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Email domains the tenant proved it owns: linking by email only ever uses these.
+verified_domains = Table(
+    "verified_domains",
+    metadata,
+    Column(
+        "tenant_id",
+        ID_EXACT,
+        ForeignKey("tenants.id", ondelete="CASCADE", name="fk_verified_domains_tenant"),
+        nullable=False,
+    ),
+    Column("domain", EXACT, nullable=False),  # folded to lower case
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "domain", name="pk_verified_domains"),
+)
+
+# The app's roles and teams. `group_id` maps a SCIM group onto the role (at most one
+# group per role); `privileged` roles (owner, admin) are never granted through SCIM.
+roles = Table(
+    "roles",
+    metadata,
+    Column("id", ID_EXACT, primary_key=True),
+    Column(
+        "tenant_id",
+        ID_EXACT,
+        ForeignKey("tenants.id", ondelete="CASCADE", name="fk_roles_tenant"),
+        nullable=False,
+    ),
+    Column("key", EXACT, nullable=False),
+    Column("name", TEXT, nullable=False),
+    Column("external_id", EXACT, nullable=True),
+    Column("source", String(8), nullable=False),  # "app" | "scim"
+    Column("privileged", Boolean(), nullable=False, server_default=false()),
+    Column("group_id", ID_EXACT, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("tenant_id", "key", name="uq_roles_tenant_key"),
+    Index("ix_roles_tenant_external_id", "tenant_id", "external_id"),
+    Index("uq_roles_group", "group_id", unique=True),
+)
+
+# Grants made outside SCIM: by hand ("manual"), or hand grants a first sync kept
+# ("merged"). Grants through groups are not rows: they follow the memberships.
+role_grants = Table(
+    "role_grants",
+    metadata,
+    Column("tenant_id", ID_EXACT, nullable=False),
+    Column("user_id", ID_EXACT, nullable=False),
+    Column(
+        "role_id",
+        ID_EXACT,
+        ForeignKey("roles.id", ondelete="CASCADE", name="fk_role_grants_role"),
+        nullable=False,
+    ),
+    Column("source", String(8), nullable=False),  # "manual" | "merged"
+    Column("granted_at", UTCDateTime(), nullable=False),
+    Column("granted_by", TEXT, nullable=True),
+    PrimaryKeyConstraint("user_id", "role_id", name="pk_role_grants"),
+    Index("ix_role_grants_role", "role_id"),
+)
+
+# App-side state of an account: when its sessions were last revoked (deactivation,
+# delete), the attributes the app owns, and whether it was created outside SCIM and
+# not yet linked to the IdP (`app_created`, `linked_at`).
+account_states = Table(
+    "account_states",
+    metadata,
+    Column("user_id", ID_EXACT, primary_key=True),
+    Column("tenant_id", ID_EXACT, nullable=False),
+    Column("sessions_revoked_at", UTCDateTime(), nullable=True),
+    Column("app_created", Boolean(), nullable=False, server_default=false()),
+    Column("linked_at", UTCDateTime(), nullable=True),
+    Column("app_attributes", JSON_DOC, nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    # Linking looks up unlinked app-created accounts of a tenant.
+    Index("ix_account_states_tenant", "tenant_id"),
+)
+
+# Every time a SCIM create was linked to an existing account instead of creating one.
+account_links = Table(
+    "account_links",
+    metadata,
+    Column("pk", _pk(), primary_key=True, autoincrement=True),
+    Column("tenant_id", ID_EXACT, nullable=False),
+    Column("user_id", ID_EXACT, nullable=False),
+    Column("matched_by", String(16), nullable=False),  # "externalId" | "email" | "userName"
+    # "app" (an account created outside SCIM) or "retained" (a deprovisioned account)
+    Column("target", String(8), nullable=False),
+    Column("provider", String(63), nullable=True),
+    Column("actor", TEXT, nullable=True),
+    Column("linked_at", UTCDateTime(), nullable=False),
+    Index("ix_account_links_tenant_user", "tenant_id", "user_id"),
+    sqlite_autoincrement=True,
+)
+
+# Deprovisioned accounts: the `users` row moved out (so SCIM answers 404 and no SCIM
+# query sees it), with its emails, its direct groups and the moment it was deleted.
+retained_users = Table(
+    "retained_users",
+    metadata,
+    Column("id", ID_EXACT, primary_key=True),
+    Column("tenant_id", ID_EXACT, nullable=False),
+    Column("user_name_ci", EXACT, nullable=False),
+    Column("external_id", EXACT, nullable=True),
+    # The provider segment that last wrote it: externalId is that provider's key.
+    Column("provider", String(63), nullable=True),
+    Column("created", UTCDateTime(), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("data", JSON_DOC, nullable=False),
+    Column("created_provider", String(63), nullable=True),
+    # [group id, …]: the groups it was a direct member of.
+    Column("group_ids", JSON_DOC, nullable=False),
+    Column("deleted_at", UTCDateTime(), nullable=False),
+    Column("deleted_by", TEXT, nullable=True),
+    Index("ix_retained_users_tenant_user_name_ci", "tenant_id", "user_name_ci"),
+    Index("ix_retained_users_tenant_external_id", "tenant_id", "external_id"),
+    Index("ix_retained_users_deleted_at", "deleted_at"),
+)
+
+retained_emails = Table(
+    "retained_emails",
+    metadata,
+    Column("tenant_id", ID_EXACT, nullable=False),
+    Column(
+        "user_id",
+        ID_EXACT,
+        ForeignKey("retained_users.id", ondelete="CASCADE", name="fk_retained_emails_user"),
+        nullable=False,
+    ),
+    Column("value_ci", EXACT, nullable=False),
+    Index("ix_retained_emails_tenant_value_ci", "tenant_id", "value_ci"),
+    Index("ix_retained_emails_user", "user_id"),
+)

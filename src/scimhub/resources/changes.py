@@ -7,7 +7,7 @@ and an observer that raises rolls the whole request back."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection
 
@@ -35,9 +35,11 @@ Action = Literal["create", "replace", "patch", "delete"]
 @dataclass(frozen=True, slots=True)
 class Change:
     """One resource write. `before` is the row as read under the write's lock (None on
-    create); `after` the row as written (None on delete). Neither has its related
-    attributes loaded (a group's members, a user's groups); a group's `after.delta`
-    says which membership rows the write added and removed."""
+    create, except a create the lifecycle linked to an existing account or restored:
+    then the account as it was, None for a restored one); `after` the row as written
+    (None on delete). Neither has its related attributes loaded (a group's members, a
+    user's groups); a group's `after.delta` says which membership rows the write
+    added and removed."""
 
     action: Action
     rt: ResourceType
@@ -50,3 +52,28 @@ class Change:
 
 class ChangeObserver(Protocol):
     def __call__(self, conn: Connection, change: Change) -> None: ...
+
+
+class WriteHooks(Protocol):
+    """What acts before or around a write rather than after it (the lifecycle rules,
+    scimhub/lifecycle/hooks.py). Every method but `check_body` runs inside the write's
+    transaction."""
+
+    def check_body(self, rt: ResourceType, action: Action, body: Any) -> None:
+        """Before anything is read: refuse a body (raise a ScimError)."""
+
+    def link_on_create(
+        self,
+        conn: Connection,
+        rt: ResourceType,
+        tenant_id: str,
+        data: dict[str, Any],
+        origin: Origin,
+    ) -> tuple[Stored | None, Stored] | None:
+        """Instead of an insert: (before, after) when the create was linked to an existing
+        resource; None to insert a new one."""
+
+    def before_delete(
+        self, conn: Connection, rt: ResourceType, tenant_id: str, current: Stored, origin: Origin
+    ) -> None:
+        """Before the row is deleted."""

@@ -13,7 +13,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from scimhub.db.engine import Database
-from scimhub.resources.changes import NOBODY, Action, Change, ChangeObserver, Origin
+from scimhub.resources.changes import (
+    NOBODY,
+    Action,
+    Change,
+    ChangeObserver,
+    Origin,
+    WriteHooks,
+)
 from scimhub.resources.groups import GroupStore
 from scimhub.resources.render import to_scim
 from scimhub.resources.store import MemberChange, Page, Sort, Stored
@@ -65,12 +72,15 @@ class ResourceService:
         settings: Settings,
         rt: ResourceType,
         observers: Sequence[ChangeObserver] = (),
+        hooks: WriteHooks | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.rt = rt
         # Called in order inside every write's transaction (resources/changes.py).
         self.observers = list(observers)
+        # Acts before or around writes (linking on create, the delete policy).
+        self.hooks = hooks
         self.store = UserStore(db.dialect) if rt is USER else GroupStore(db.dialect)
         # One key for every instance on this database, so any instance resumes a cursor.
         self.cursor_secret = cursor_secret(settings)
@@ -135,10 +145,23 @@ class ResourceService:
         *,
         origin: Origin = NOBODY,
     ) -> Result:
+        hooks = self.hooks
+        if hooks is not None:
+            hooks.check_body(self.rt, "create", body)
         data = normalize(self.rt, body)
         with self.db.write() as conn:
-            stored = self.store.insert(conn, tenant_id, data, provider=origin.provider)
-            self._observe(conn, "create", tenant_id, stored.id, origin, None, stored)
+            linked = (
+                hooks.link_on_create(conn, self.rt, tenant_id, data, origin)
+                if hooks is not None
+                else None
+            )
+            if linked is None:
+                before: Stored | None = None
+                stored = self.store.insert(conn, tenant_id, data, provider=origin.provider)
+            else:
+                # Linked to (or restored) an existing account: `before` is what it was.
+                before, stored = linked
+            self._observe(conn, "create", tenant_id, stored.id, origin, before, stored)
             self._load_for_write(conn, tenant_id, stored, projection)
         return self._result(stored, projection, base_url)
 
@@ -153,6 +176,9 @@ class ResourceService:
         *,
         origin: Origin = NOBODY,
     ) -> Result:
+        if self.hooks is not None:
+            self.hooks.check_body(self.rt, "replace", body)
+
         def change(current: Stored) -> tuple[dict[str, Any], list[MemberChange]]:
             data = normalize_replacement(self.rt, current.data, body)
             changes: list[MemberChange] = []
@@ -176,6 +202,8 @@ class ResourceService:
         *,
         origin: Origin = NOBODY,
     ) -> Result:
+        if self.hooks is not None:
+            self.hooks.check_body(self.rt, "patch", body)
         operations = parse_patch(body)
 
         def change(current: Stored) -> tuple[dict[str, Any], list[MemberChange]]:
@@ -197,6 +225,8 @@ class ResourceService:
         with self.db.write() as conn:
             current = self._require(conn, tenant_id, id)
             preconditions.check(current.version)
+            if self.hooks is not None:
+                self.hooks.before_delete(conn, self.rt, tenant_id, current, origin)
             if not self.store.delete(conn, tenant_id, id, provider=origin.provider):
                 raise NotFound(f"{self.rt.name} {id} not found")
             self._observe(conn, "delete", tenant_id, id, origin, current, None)

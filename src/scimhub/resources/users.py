@@ -99,6 +99,11 @@ def _group_rows_statement() -> sa.Select[Any]:
 
 _GROUP_ROWS = _group_rows_statement()
 
+# For the lifecycle's restore of a retained account (scimhub/lifecycle/retention.py),
+# which writes a `users` row with the same columns as an insert.
+columns_of = _columns
+email_rows = _email_rows
+
 # Statements of the create path, compiled once and sent straight to the driver
 # (db/prepared.py): a create is otherwise mostly SQLAlchemy's per-statement overhead.
 _USER_NAME_TAKEN = Prepared(

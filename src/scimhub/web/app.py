@@ -14,6 +14,8 @@ from starlette.routing import Route
 
 from scimhub.admin import admin_mount
 from scimhub.db.engine import Database
+from scimhub.lifecycle.hooks import LifecycleHooks
+from scimhub.lifecycle.retention import PurgeJob
 from scimhub.scim.errors import MethodNotAllowed, NotFound, ScimError
 from scimhub.settings import Settings
 from scimhub.tenancy.tokens import UsageRecorder
@@ -42,7 +44,10 @@ async def _http_exception(_request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     database = db or Database(settings.database_url)
     usage = UsageRecorder()
-    scim = ScimEndpoints(settings, database, usage)
+    # One set of lifecycle rules for SCIM and the admin API (scimhub/lifecycle/hooks.py).
+    lifecycle = LifecycleHooks(database.dialect)
+    scim = ScimEndpoints(settings, database, usage, lifecycle)
+    purge = PurgeJob()
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -52,9 +57,12 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         # SQLite: WAL checkpoints off the request path (db/checkpoint.py).
         if database.checkpointer is not None:
             database.checkpointer.start()
+        # Retained accounts past their tenant's retention (scimhub/lifecycle/retention.py).
+        purge.start(database, settings.lifecycle_purge_seconds)
         try:
             yield
         finally:
+            purge.stop()
             usage.stop(database)
             if database.checkpointer is not None:
                 database.checkpointer.stop()
@@ -62,7 +70,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     routes = [
         Route("/healthz", _health, methods=["GET"]),
         # The admin API (FastAPI): /admin/v1/…, /admin/openapi.json, /admin/docs.
-        admin_mount(settings, database),
+        admin_mount(settings, database, lifecycle),
         Route("/scim/v2/{tenant}/{rest:path}", scim.handle, methods=_ALL_METHODS),
         Route("/scim/v2/{tenant}", scim.handle, methods=_ALL_METHODS),
     ]
@@ -76,6 +84,8 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     app.state.db = database
     # Tests (and servers run without a lifespan) call `app.state.usage.flush(db)`.
     app.state.usage = usage
+    # The SCIM endpoints' lifecycle hooks: register role grant listeners here.
+    app.state.lifecycle = lifecycle
     return app
 
 

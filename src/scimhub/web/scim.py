@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scimhub.db.engine import Database
+from scimhub.lifecycle.hooks import LifecycleHooks
 from scimhub.resources.changes import Origin
 from scimhub.resources.service import ResourceService, Result
 from scimhub.scim import discovery, etag
@@ -64,14 +65,23 @@ def split_provider(segments: list[str]) -> tuple[str | None, list[str]]:
 
 class ScimEndpoints:
     def __init__(
-        self, settings: Settings, db: Database, usage: UsageRecorder | None = None
+        self,
+        settings: Settings,
+        db: Database,
+        usage: UsageRecorder | None = None,
+        lifecycle: LifecycleHooks | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.usage = usage or UsageRecorder()
+        # The lifecycle rules act on every SCIM write (scimhub/lifecycle/hooks.py);
+        # `lifecycle.grant_listeners` is where the event outbox hears role grant changes.
+        self.lifecycle = lifecycle or LifecycleHooks(db.dialect)
         self.services = {
-            "users": ResourceService(db, settings, USER),
-            "groups": ResourceService(db, settings, GROUP),
+            rt_name: ResourceService(
+                db, settings, rt, observers=[self.lifecycle], hooks=self.lifecycle
+            )
+            for rt_name, rt in (("users", USER), ("groups", GROUP))
         }
         self.bulk = BulkRunner(settings, self.services)
 

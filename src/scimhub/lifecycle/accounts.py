@@ -1,0 +1,102 @@
+"""App-side state of an account (`account_states`): sessions revocation, accounts the
+app created outside SCIM (JIT on first SSO login, or by an admin), app-owned
+attributes. Rows are written only when there is something to record, so a SCIM create
+writes none."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from scimhub.db.tables import account_links, account_states
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+_UPDATE_STATE = sa.update(account_states).where(
+    account_states.c.user_id == sa.bindparam("b_user_id")
+)
+
+
+def set_state(conn: Connection, tenant_id: str, user_id: str, **values: Any) -> None:
+    """Upsert: an UPDATE, then an INSERT when the account had no row. The callers hold
+    the user row's write lock (a SCIM write, or the admin API's own transaction), so
+    two of them cannot both insert."""
+    now = utcnow()
+    updated = conn.execute(
+        _UPDATE_STATE.values(updated_at=now, **values), {"b_user_id": user_id}
+    ).rowcount
+    if not updated:
+        conn.execute(
+            sa.insert(account_states).values(
+                user_id=user_id, tenant_id=tenant_id, updated_at=now, **values
+            )
+        )
+
+
+def revoke_sessions(conn: Connection, tenant_id: str, user_id: str) -> datetime:
+    """Sessions issued before now are invalid (the access check reports the instant)."""
+    at = utcnow()
+    set_state(conn, tenant_id, user_id, sessions_revoked_at=at)
+    return at
+
+
+def record_link(
+    conn: Connection,
+    tenant_id: str,
+    user_id: str,
+    *,
+    matched_by: str,
+    target: str,
+    provider: str | None,
+    actor: str | None,
+) -> None:
+    conn.execute(
+        sa.insert(account_links).values(
+            tenant_id=tenant_id,
+            user_id=user_id,
+            matched_by=matched_by,
+            target=target,
+            provider=provider,
+            actor=actor,
+            linked_at=utcnow(),
+        )
+    )
+
+
+def links_of(conn: Connection, tenant_id: str, user_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(
+            account_links.c.matched_by,
+            account_links.c.target,
+            account_links.c.provider,
+            account_links.c.actor,
+            account_links.c.linked_at,
+        )
+        .where(account_links.c.tenant_id == tenant_id, account_links.c.user_id == user_id)
+        .order_by(account_links.c.pk)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def state_of(conn: Connection, user_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        sa.select(
+            account_states.c.sessions_revoked_at,
+            account_states.c.app_created,
+            account_states.c.linked_at,
+            account_states.c.app_attributes,
+        ).where(account_states.c.user_id == user_id)
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+def forget(conn: Connection, user_ids: list[str]) -> None:
+    """The account is purged: its app-side state goes too."""
+    if user_ids:
+        conn.execute(sa.delete(account_states).where(account_states.c.user_id.in_(user_ids)))
