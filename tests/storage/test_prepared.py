@@ -132,3 +132,17 @@ def test_concurrent_writers_of_one_process_all_succeed(db: Database, tenant: Ten
     with db.read() as conn:
         count = conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one()
     assert count == 120
+
+
+def test_all_returns_every_row_with_processed_values(db: Database, tenant: Tenant) -> None:
+    every = Prepared(
+        sa.select(users.c.id, users.c.created)
+        .where(users.c.tenant_id == sa.bindparam("tenant_id"))
+        .order_by(users.c.id)
+        .limit(2)  # a bind with its own value, sent with the others
+    )
+    with db.write() as conn:
+        INSERT.executemany(conn, [_row(tenant, f"u{i}", f"user{i}") for i in range(3)])
+        rows = every.all(conn, {"tenant_id": tenant.id})
+    assert [r.id for r in rows] == ["u0", "u1"]
+    assert all(r.created == MOMENT for r in rows)

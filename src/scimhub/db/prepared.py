@@ -105,9 +105,18 @@ class Prepared:
         plan, cursor = self._run(conn, False, params)
         raw = cursor.fetchone()
         cursor.close()
-        if raw is None:
-            return None
-        return plan.row._make(
-            value if processor is None else processor(value)
-            for processor, value in zip(plan.results, raw, strict=True)
-        )
+        return None if raw is None else _row(plan, raw)
+
+    def all(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
+        """Every result row (attribute access by column key)."""
+        plan, cursor = self._run(conn, False, params)
+        rows = cursor.fetchall()
+        cursor.close()
+        return [_row(plan, raw) for raw in rows]
+
+
+def _row(plan: _Plan, raw: Sequence[Any]) -> Any:
+    return plan.row._make(
+        value if processor is None else processor(value)
+        for processor, value in zip(plan.results, raw, strict=True)
+    )

@@ -12,7 +12,8 @@ itself provisioned is not a candidate: a second POST for it is the duplicate tha
 RFC 7644 §3.3 answers with 409 `uniqueness`. A retained account whose `externalId` for
 the same provider differs from the one sent is another person (a recycled userName).
 
-Each lookup is one indexed statement built once; a create that matches nothing costs
+Each lookup is one indexed statement compiled once and sent straight to the driver
+(db/prepared.py); a create that matches nothing costs
 at most three (fewer when no externalId or no work email in a verified domain is
 sent)."""
 
@@ -25,6 +26,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from scimhub.db.prepared import Prepared
 from scimhub.db.tables import (
     account_states,
     retained_emails,
@@ -60,7 +62,7 @@ _UNLINKED_APP_ACCOUNT = sa.and_(
     account_states.c.app_created.is_(True), account_states.c.linked_at.is_(None)
 )
 
-_BY_EXTERNAL_ID = (
+_BY_EXTERNAL_ID = Prepared(
     sa.select(sa.literal("retained").label("target"), retained_users.c.id)
     .where(
         retained_users.c.tenant_id == _p("tenant_id"),
@@ -80,38 +82,42 @@ _DOMAIN_VERIFIED = (
     .exists()
 )
 
-_BY_EMAIL = sa.union_all(
-    sa.select(sa.literal("app").label("target"), user_emails.c.user_id.label("id"))
-    .join(account_states, account_states.c.user_id == user_emails.c.user_id)
-    .where(
-        user_emails.c.tenant_id == _p("tenant_id"),
-        user_emails.c.value_ci == _p("email"),
-        _UNLINKED_APP_ACCOUNT,
-        _DOMAIN_VERIFIED,
-    ),
-    sa.select(sa.literal("retained").label("target"), retained_users.c.id)
-    .join(retained_emails, retained_emails.c.user_id == retained_users.c.id)
-    .where(
-        retained_emails.c.tenant_id == _p("tenant_id"),
-        retained_emails.c.value_ci == _p("email"),
-        _SAME_PERSON,
-        _DOMAIN_VERIFIED,
-    ),
+_BY_EMAIL = Prepared(
+    sa.union_all(
+        sa.select(sa.literal("app").label("target"), user_emails.c.user_id.label("id"))
+        .join(account_states, account_states.c.user_id == user_emails.c.user_id)
+        .where(
+            user_emails.c.tenant_id == _p("tenant_id"),
+            user_emails.c.value_ci == _p("email"),
+            _UNLINKED_APP_ACCOUNT,
+            _DOMAIN_VERIFIED,
+        ),
+        sa.select(sa.literal("retained").label("target"), retained_users.c.id)
+        .join(retained_emails, retained_emails.c.user_id == retained_users.c.id)
+        .where(
+            retained_emails.c.tenant_id == _p("tenant_id"),
+            retained_emails.c.value_ci == _p("email"),
+            _SAME_PERSON,
+            _DOMAIN_VERIFIED,
+        ),
+    )
 )
 
-_BY_USER_NAME = sa.union_all(
-    sa.select(sa.literal("app").label("target"), users.c.id)
-    .join(account_states, account_states.c.user_id == users.c.id)
-    .where(
-        users.c.tenant_id == _p("tenant_id"),
-        users.c.user_name_ci == _p("user_name_ci"),
-        _UNLINKED_APP_ACCOUNT,
-    ),
-    sa.select(sa.literal("retained").label("target"), retained_users.c.id).where(
-        retained_users.c.tenant_id == _p("tenant_id"),
-        retained_users.c.user_name_ci == _p("user_name_ci"),
-        _SAME_PERSON,
-    ),
+_BY_USER_NAME = Prepared(
+    sa.union_all(
+        sa.select(sa.literal("app").label("target"), users.c.id)
+        .join(account_states, account_states.c.user_id == users.c.id)
+        .where(
+            users.c.tenant_id == _p("tenant_id"),
+            users.c.user_name_ci == _p("user_name_ci"),
+            _UNLINKED_APP_ACCOUNT,
+        ),
+        sa.select(sa.literal("retained").label("target"), retained_users.c.id).where(
+            retained_users.c.tenant_id == _p("tenant_id"),
+            retained_users.c.user_name_ci == _p("user_name_ci"),
+            _SAME_PERSON,
+        ),
+    )
 )
 
 
@@ -150,18 +156,18 @@ def find_match(
         "external_id": external_id,
     }
     if external_id is not None:
-        row = conn.execute(_BY_EXTERNAL_ID, params).first()
+        row = _BY_EXTERNAL_ID.first(conn, params)
         if row is not None:
             return Match("retained", row.id, "externalId")
     email = work_email(data)
     if email is not None:
         domain = email.rpartition("@")[2]
-        found = _pick(conn.execute(_BY_EMAIL, {**params, "email": email, "domain": domain}).all())
+        found = _pick(_BY_EMAIL.all(conn, {**params, "email": email, "domain": domain}))
         if found is not None:
             return Match(found[0], found[1], "email")
     user_name = data.get("userName")
     if isinstance(user_name, str) and user_name:
-        rows = conn.execute(_BY_USER_NAME, {**params, "user_name_ci": user_name.lower()}).all()
+        rows = _BY_USER_NAME.all(conn, {**params, "user_name_ci": user_name.lower()})
         found = _pick(rows)
         if found is not None:
             return Match(found[0], found[1], "userName")
