@@ -13,6 +13,7 @@ This is not the SCIM hot path: clarity over speed. Route functions are plain `de
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,14 +24,27 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Mount
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
+from scimhub.admin.audit import AdminAuditMiddleware
 from scimhub.admin.deps import AdminContext
 from scimhub.admin.errors import (
     BodyLimitMiddleware,
     InternalErrorMiddleware,
     install_error_handlers,
 )
-from scimhub.admin.routes import directory, export, keys, scim, sso, tenants, tokens
+from scimhub.admin.routes import (
+    audit,
+    directory,
+    events,
+    export,
+    keys,
+    scim,
+    sso,
+    tenants,
+    tokens,
+    webhooks,
+)
 from scimhub.db.engine import Database
+from scimhub.resources.changes import ChangeObserver
 from scimhub.settings import Settings
 
 MOUNT_PATH = "/admin"
@@ -84,7 +98,9 @@ def _document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def create_admin_app(settings: Settings, db: Database) -> FastAPI:
+def create_admin_app(
+    settings: Settings, db: Database, observers: Sequence[ChangeObserver] = ()
+) -> FastAPI:
     app = FastAPI(
         title="scimhub admin API",
         version=API_VERSION,
@@ -96,12 +112,14 @@ def create_admin_app(settings: Settings, db: Database) -> FastAPI:
         # operationId: the route function's name (`create_token`), unique here.
         generate_unique_id_function=lambda route: route.name,
     )
-    app.state.admin = AdminContext(settings=settings, db=db)
+    app.state.admin = AdminContext(settings=settings, db=db, observers=tuple(observers))
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     app.add_middleware(InternalErrorMiddleware)
+    # Outermost: sees the final status of every admin action, errors included.
+    app.add_middleware(AdminAuditMiddleware, db=db)
 
-    for module in (tenants, sso, scim, tokens, keys, directory, export):
+    for module in (tenants, sso, scim, tokens, keys, directory, export, webhooks, events, audit):
         app.include_router(module.router, prefix="/v1")
 
     def openapi() -> dict[str, Any]:
@@ -136,11 +154,13 @@ def create_admin_app(settings: Settings, db: Database) -> FastAPI:
     return app
 
 
-def admin_mount(settings: Settings, db: Database) -> Mount:
+def admin_mount(
+    settings: Settings, db: Database, observers: Sequence[ChangeObserver] = ()
+) -> Mount:
     """The admin API mounted at `/admin`, for the main app's routes. Starlette's mount
     pattern (`.*`) stops at a newline, which would send `/admin/v1/tenants/a%0Ab` to the
     SCIM app's 404; here the pattern spans any character, so every path under `/admin/`
     gets the admin API's answer."""
-    mount = Mount(MOUNT_PATH, app=create_admin_app(settings, db))
+    mount = Mount(MOUNT_PATH, app=create_admin_app(settings, db, observers))
     mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
     return mount

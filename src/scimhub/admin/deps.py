@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from scimhub.admin.errors import forbidden, not_found, unauthorized
 from scimhub.db.engine import Database
+from scimhub.resources.changes import ChangeObserver
 from scimhub.resources.service import ResourceService
 from scimhub.scim.schema import RESOURCE_TYPES
 from scimhub.settings import Settings
@@ -50,11 +51,16 @@ class AdminContext:
     db: Database
     # key id → monotonic time its use was last written
     key_use_written: dict[str, float] = field(default_factory=dict)
+    # The audit and event observers of every write made through the services.
+    observers: tuple[ChangeObserver, ...] = ()
     # The SCIM services the directory routes read through, built once (by type name).
     services: dict[str, ResourceService] = field(init=False)
 
     def __post_init__(self) -> None:
-        services = {rt.name: ResourceService(self.db, self.settings, rt) for rt in RESOURCE_TYPES}
+        services = {
+            rt.name: ResourceService(self.db, self.settings, rt, self.observers)
+            for rt in RESOURCE_TYPES
+        }
         object.__setattr__(self, "services", services)  # frozen: set once, here
 
     def record_key_use(self, key_id: str | None) -> None:
@@ -97,6 +103,7 @@ Context = Annotated[AdminContext, Depends(context)]
 
 
 def current_principal(
+    request: Request,
     ctx: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
@@ -107,6 +114,8 @@ def current_principal(
     if principal is None:
         raise unauthorized("the admin key is not valid")
     ctx.record_key_use(principal.key_id)
+    # For the audit trail (admin/audit.py).
+    request.state.admin_actor = f"admin:{principal.id}"
     return principal
 
 

@@ -20,6 +20,9 @@ scimhub admin-key create (--tenant SLUG --role ROLE | --operator) [--name N]  # 
 scimhub admin-key list (--tenant SLUG | --operator)
 scimhub admin-key revoke KEY_ID
 scimhub export --tenant SLUG --resource users|groups --format json|csv [--output FILE]
+scimhub webhook add --tenant SLUG --url URL [--events TYPE,...] [--json]   # id and secret
+scimhub webhook list --tenant SLUG | remove --tenant SLUG ID
+scimhub worker [--once]
 
 Every command but `serve` takes `--database-url` and (except serve, db, demo and
 export) `--json`; DURATION is a number and a unit: 30m, 24h, 7d, 3600s. Failures go to
@@ -33,7 +36,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from scimhub.cli import export, server, tenants, tokens
+from scimhub.cli import events, export, server, tenants, tokens
 from scimhub.cli.common import CliError, Handler, Subparsers
 from scimhub.tenancy.errors import DomainError
 
@@ -54,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     tenants.register(commands, _command)
     tokens.register(commands, _command)
     export.register(commands, _command)
+    events.register(commands, _command)
     return parser
 
 

@@ -13,7 +13,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from scimhub.admin import admin_mount
+from scimhub.audit import AuditObserver
 from scimhub.db.engine import Database
+from scimhub.events import EventObserver
+from scimhub.events.worker import Worker
 from scimhub.scim.errors import MethodNotAllowed, NotFound, ScimError
 from scimhub.settings import Settings
 from scimhub.tenancy.tokens import UsageRecorder
@@ -42,22 +45,31 @@ async def _http_exception(_request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     database = db or Database(settings.database_url)
     usage = UsageRecorder()
-    scim = ScimEndpoints(settings, database, usage)
+    # Every SCIM write is audited and its events written to the outbox, in its own
+    # transaction (resources/changes.py).
+    observers = [AuditObserver(), EventObserver(settings)]
+    scim = ScimEndpoints(settings, database, usage, observers)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # Token usage is counted in memory and written every few seconds, and once more
         # at shutdown (tenancy/tokens.py, UsageRecorder).
         usage.start(database, settings.token_usage_flush_seconds)
+        # The embedded worker (events/worker.py): publishes and delivers events.
+        worker = Worker(settings, database) if settings.worker_in_serve else None
+        if worker is not None:
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             usage.stop(database)
 
     routes = [
         Route("/healthz", _health, methods=["GET"]),
         # The admin API (FastAPI): /admin/v1/…, /admin/openapi.json, /admin/docs.
-        admin_mount(settings, database),
+        admin_mount(settings, database, observers),
         Route("/scim/v2/{tenant}/{rest:path}", scim.handle, methods=_ALL_METHODS),
         Route("/scim/v2/{tenant}", scim.handle, methods=_ALL_METHODS),
     ]

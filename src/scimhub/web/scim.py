@@ -22,8 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scimhub.audit import Entry, record_detached
 from scimhub.db.engine import Database
-from scimhub.resources.changes import Origin
+from scimhub.resources.changes import ChangeObserver, Origin
 from scimhub.resources.service import ResourceService, Result
 from scimhub.scim import discovery, etag
 from scimhub.scim.errors import (
@@ -32,6 +33,7 @@ from scimhub.scim.errors import (
     NotFound,
     NotImplementedByServer,
     PreconditionFailed,
+    ScimError,
     Unauthorized,
 )
 from scimhub.scim.listing import list_response, parse_query_params, parse_search_body
@@ -65,14 +67,20 @@ def split_provider(segments: list[str]) -> tuple[str | None, list[str]]:
 
 class ScimEndpoints:
     def __init__(
-        self, settings: Settings, db: Database, usage: UsageRecorder | None = None
+        self,
+        settings: Settings,
+        db: Database,
+        usage: UsageRecorder | None = None,
+        observers: list[ChangeObserver] | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.usage = usage or UsageRecorder()
+        # The audit trail and the event outbox (web/app.py), in every write's transaction.
+        observers = observers or []
         self.services = {
-            "users": ResourceService(db, settings, USER),
-            "groups": ResourceService(db, settings, GROUP),
+            "users": ResourceService(db, settings, USER, observers),
+            "groups": ResourceService(db, settings, GROUP, observers),
         }
         self.bulk = BulkRunner(settings, self.services)
 
@@ -81,8 +89,44 @@ class ScimEndpoints:
         _, endpoint = split_provider(segments)
         is_bulk = len(endpoint) == 1 and endpoint[0].lower() == "bulk"
         limit = self.settings.bulk_max_payload_bytes if is_bulk else self.settings.max_request_bytes
-        raw = await read_body(request, limit) if request.method in _WRITE_METHODS else None
-        return await run_in_threadpool(self._dispatch, request, segments, raw)
+        try:
+            raw = await read_body(request, limit) if request.method in _WRITE_METHODS else None
+        except ScimError as error:
+            await run_in_threadpool(self._audit_refusal, request, segments, error)
+            raise
+        return await run_in_threadpool(self._guarded, request, segments, raw)
+
+    def _guarded(self, request: Request, segments: list[str], raw: bytes | None) -> Response:
+        try:
+            return self._dispatch(request, segments, raw)
+        except Exception as error:
+            # The request's transaction has rolled back: record the refusal or failure
+            # in a short transaction of its own, then let web/errors.py answer.
+            self._audit_refusal(request, segments, error)
+            raise
+
+    def _audit_refusal(self, request: Request, segments: list[str], error: Exception) -> None:
+        status = error.status if isinstance(error, ScimError) else 500
+        provider, rest = split_provider(segments)
+        head = rest[0].lower() if rest else ""
+        rt = {"users": USER, "groups": GROUP}.get(head)
+        resource_id = rest[1] if rt is not None and len(rest) == 2 else None
+        message = str(error) if isinstance(error, ScimError) else "internal error"
+        entry = Entry(
+            operation=f"{request.method} /{'/'.join(rest)}"[:200],
+            outcome="refused" if status in (401, 403) else "failed",
+            origin=Origin(
+                provider=provider,
+                actor=getattr(request.state, "scim_actor", None),
+                request_id=_request_id(request),
+                user_agent=request.headers.get("user-agent"),
+            ),
+            resource_type=rt.name if rt is not None else None,
+            resource_id=resource_id,
+            status=status,
+            error=message,
+        )
+        record_detached(self.db, entry, tenant_slug=request.path_params.get("tenant"))
 
     # -- dispatch --------------------------------------------------------------------------
 
@@ -100,7 +144,7 @@ class ScimEndpoints:
         origin = Origin(
             provider=provider,
             actor=f"token:{token_id}",
-            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+            request_id=_request_id(request),
             user_agent=request.headers.get("user-agent"),
         )
         base_url = scim_base_url(self.settings, request, tenant.slug, provider)
@@ -241,10 +285,19 @@ class ScimEndpoints:
         if found is None:
             raise Unauthorized("the token is not valid for this tenant")
         self.usage.record(found.token_id)
+        request.state.scim_actor = f"token:{found.token_id}"
         refusal = scim_refusal(found.tenant, found.sso, require_sso=self.settings.require_sso)
         if refusal is not None:
             raise Forbidden(f"SCIM is not available: {refusal.message} ({refusal.code})")
         return found.tenant, found.token_id
+
+
+def _request_id(request: Request) -> str:
+    """The client's `X-Request-Id`, else the id web/errors.py gave the request."""
+    given = request.headers.get("x-request-id")
+    if given:
+        return given[:64]
+    return str(request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex)
 
 
 def _allow(method: str, *allowed: str) -> None:
