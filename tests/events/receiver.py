@@ -55,10 +55,10 @@ class Receiver:
                 status = owner.status
                 if owner.hook is not None:
                     status = owner.hook(got) or status
-                if owner.delay:
-                    time.sleep(owner.delay)
                 with owner.lock:
                     owner.received.append(got)
+                if owner.delay:
+                    time.sleep(owner.delay)
                 self.send_response(status)
                 self.send_header("content-length", "2")
                 self.end_headers()
