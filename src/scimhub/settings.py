@@ -51,8 +51,8 @@ class Settings:
     worker_lease_seconds: float = 30.0
     # Deliveries in flight at once per worker, and at most this many per endpoint (so a
     # slow endpoint cannot take every slot).
-    webhook_concurrency: int = 16
-    webhook_endpoint_concurrency: int = 4
+    webhook_concurrency: int = 32
+    webhook_endpoint_concurrency: int = 8
     # Per attempt: connect + read timeout.
     webhook_timeout_seconds: float = 5.0
     # Attempts before a delivery (or an email) is dead-lettered.

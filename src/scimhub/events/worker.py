@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import httpx
 
@@ -91,7 +91,12 @@ class Worker:
     def _collect(self, wait_seconds: float) -> bool:
         if not self.inflight:
             return False
-        done, _ = wait(list(self.inflight), timeout=wait_seconds, return_when=FIRST_COMPLETED)
+        # Wait for the whole batch (up to `wait_seconds`; a slow endpoint's attempt stays
+        # in flight for a later round) and record it in one transaction: two short write
+        # transactions per batch rather than per delivery.
+        done, _ = wait(list(self.inflight), timeout=wait_seconds, return_when=ALL_COMPLETED)
+        if not done:
+            done, _ = wait(list(self.inflight), timeout=0, return_when=FIRST_COMPLETED)
         if not done:
             return False
         outcomes = []
