@@ -97,7 +97,7 @@ def _setup(url: str, hook_url: str) -> str:
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

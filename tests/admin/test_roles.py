@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
 from sqlalchemy import select, update
 
 from scimhub.db.tables import deliveries

@@ -149,9 +149,10 @@ def backoff(attempt: int, settings: Settings, rng: random.Random | None = None) 
     never sooner than half the nominal wait)."""
     nominal = min(
         settings.webhook_backoff_max_seconds,
-        settings.webhook_backoff_base_seconds * (2 ** max(0, attempt - 1)),
+        settings.webhook_backoff_base_seconds * float(1 << min(max(0, attempt - 1), 40)),
     )
-    return nominal / 2 + (rng or random).uniform(0, nominal / 2)
+    jitter: float = (rng or random).uniform(0, nominal / 2)
+    return nominal / 2 + jitter
 
 
 def claim(

@@ -47,8 +47,8 @@ def _recipient(user: dict[str, Any] | None) -> str | None:
     """A user's primary email, else its first one."""
     found = [e for e in (user or {}).get("emails") or () if isinstance(e, dict) and e.get("value")]
     primary = [e for e in found if e.get("primary") is True]
-    chosen = (primary or found or [None])[0]
-    return str(chosen["value"]) if chosen else None
+    chosen = primary or found
+    return str(chosen[0]["value"]) if chosen else None
 
 
 def emails_for(event: dict[str, Any], tenant: TenantSettings) -> list[tuple[str, str]]:

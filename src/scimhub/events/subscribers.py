@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 
 from scimhub.db.engine import Database
 from scimhub.db.tables import event_cursors, events
@@ -83,7 +83,7 @@ def run_subscribers(db: Database) -> int:
                 select(event_cursors.c.feed_seq).where(event_cursors.c.name == sub.name)
             ).scalar()
             top = conn.execute(select(func.max(events.c.feed_seq))).scalar()
-            rows = []
+            rows: Sequence[Row[Any, Any, Any]] = ()
             if cursor is not None:
                 rows = conn.execute(
                     select(events.c.feed_seq, events.c.type, events.c.payload)

@@ -17,6 +17,7 @@ from scimhub.audit import AuditObserver
 from scimhub.db.engine import Database
 from scimhub.events import EventObserver
 from scimhub.events.worker import Worker
+from scimhub.resources.changes import ChangeObserver
 from scimhub.scim.errors import MethodNotAllowed, NotFound, ScimError
 from scimhub.settings import Settings
 from scimhub.tenancy.tokens import UsageRecorder
@@ -47,7 +48,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     usage = UsageRecorder()
     # Every SCIM write is audited and its events written to the outbox, in its own
     # transaction (resources/changes.py).
-    observers = [AuditObserver(), EventObserver(settings)]
+    observers: list[ChangeObserver] = [AuditObserver(), EventObserver(settings)]
     scim = ScimEndpoints(settings, database, usage, observers)
 
     @asynccontextmanager
