@@ -22,12 +22,23 @@ SECRET_NAMES = frozenset({"password", "secret", "token", "client_secret", "api_k
 REDACTED = "[redacted]"
 
 
+def _text(value: str) -> str:
+    # PostgreSQL refuses U+0000 in text and jsonb; a refused request may well carry one.
+    return value.replace("\x00", "\ufffd")
+
+
 def redact(value: Any) -> Any:
-    """A copy with every secret-named attribute's value replaced, at any depth."""
+    """A copy with every secret-named attribute's value replaced, at any depth (and
+    U+0000 replaced, which PostgreSQL cannot store)."""
     if isinstance(value, dict):
-        return {k: REDACTED if k.lower() in SECRET_NAMES else redact(v) for k, v in value.items()}
+        return {
+            _text(str(k)): REDACTED if str(k).lower() in SECRET_NAMES else redact(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [redact(v) for v in value]
+    if isinstance(value, str):
+        return _text(value)
     return value
 
 
@@ -48,22 +59,26 @@ class Entry:
 
 def _row(entry: Entry, now: datetime) -> dict[str, Any]:
     origin = entry.origin
+
+    def clean(value: str | None, limit: int) -> str | None:
+        return _text(value[:limit]) if value else None
+
     return {
         "tenant_id": entry.tenant_id,
         "at": now,
         "source": entry.source,
-        "provider": origin.provider,
-        "actor": origin.actor,
-        "request_id": (origin.request_id or "")[:64] or None,
-        "user_agent": (origin.user_agent or "")[:500] or None,
-        "operation": entry.operation,
+        "provider": clean(origin.provider, 63),
+        "actor": clean(origin.actor, 200),
+        "request_id": clean(origin.request_id, 64),
+        "user_agent": clean(origin.user_agent, 500),
+        "operation": _text(entry.operation),
         "resource_type": entry.resource_type,
-        "resource_id": (entry.resource_id or "")[:64] or None,
+        "resource_id": clean(entry.resource_id, 64),
         "before": redact(entry.before),
         "after": redact(entry.after),
         "outcome": entry.outcome,
         "status": entry.status,
-        "error": (entry.error or "")[:2000] or None,
+        "error": clean(entry.error, 2000),
     }
 
 
