@@ -43,6 +43,38 @@ class Settings:
     # often by `scimhub serve` (scimhub/lifecycle/retention.py); 0 turns it off.
     lifecycle_purge_seconds: float = 3600.0
 
+    # -- events and webhooks (events/) --
+    # Run the delivery worker inside `scimhub serve` (the embedded default); off when
+    # separate `scimhub worker` processes do the work.
+    worker_in_serve: bool = True
+    # How often an idle worker looks for new events and due deliveries.
+    worker_poll_seconds: float = 0.1
+    # How long a claimed delivery or email is the claimer's; a killed worker's claims
+    # are taken again after this.
+    worker_lease_seconds: float = 30.0
+    # Deliveries in flight at once per worker, and at most this many per endpoint (so a
+    # slow endpoint cannot take every slot).
+    webhook_concurrency: int = 32
+    webhook_endpoint_concurrency: int = 8
+    # Per attempt: connect + read timeout.
+    webhook_timeout_seconds: float = 5.0
+    # Attempts before a delivery (or an email) is dead-lettered.
+    webhook_max_attempts: int = 12
+    # Retry n waits about base * 2^(n-1) seconds (with jitter), at most max.
+    webhook_backoff_base_seconds: float = 1.0
+    webhook_backoff_max_seconds: float = 3600.0
+
+    # -- email (events/email.py); no host: no email is queued or sent --
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "scimhub@localhost"
+    smtp_starttls: bool = False
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: float = 10.0
+    # A directory of operator templates (`<name>.txt`) that replace the packaged ones.
+    email_template_dir: str = ""
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if environ is None else environ

@@ -9,7 +9,19 @@ from typing import Any
 from fastapi.routing import APIRoute
 from schemathesis.specs.openapi import definitions
 
-from scimhub.admin.routes import directory, export, keys, lifecycle, scim, sso, tenants, tokens
+from scimhub.admin.routes import (
+    audit,
+    directory,
+    events,
+    export,
+    keys,
+    lifecycle,
+    scim,
+    sso,
+    tenants,
+    tokens,
+    webhooks,
+)
 
 from .conftest import Admin
 
@@ -19,7 +31,8 @@ ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
 def declared_routes() -> set[tuple[str, str]]:
     """(method, path) of every route the admin API's routers declare."""
     found = set()
-    for module in (directory, export, keys, lifecycle, scim, sso, tenants, tokens):
+    routers = (directory, export, keys, lifecycle, scim, sso, tenants, tokens)
+    for module in (*routers, webhooks, events, audit):
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
             if route.include_in_schema:
@@ -63,7 +76,7 @@ def test_every_route_is_documented_with_its_errors(admin: Admin) -> None:
     doc = document(admin)
     ops = operations(doc)
     assert set(ops) == declared_routes()
-    assert len(ops) == 41
+    assert len(ops) == 55
     for (method, path), op in ops.items():
         where = f"{method} {path}"
         assert path.startswith("/v1/"), where

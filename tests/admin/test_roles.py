@@ -16,8 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
+from scimhub.db.tables import deliveries
+from scimhub.events import emit, endpoints
+from scimhub.events.dispatch import dispatch
 from scimhub.lifecycle import policies, roles
+from scimhub.settings import Settings
 from scimhub.tenancy import principals
 
 from .conftest import Admin
@@ -262,6 +267,84 @@ ROWS += [
         OPERATOR,
         200,
         fixed("/tenants/acme", {"plan_includes_scim": True}),
+    ),
+]
+
+
+# Webhooks, the event feed, event settings and the audit trail: managers only.
+
+
+def _fresh_webhook(
+    suffix: str = "", body: Any = None
+) -> Callable[[Admin, dict[str, str]], Prepared]:
+    def prepare(admin: Admin, _world: dict[str, str]) -> Prepared:
+        with admin.db.write() as conn:
+            created = endpoints.add_endpoint(conn, admin.acme.id, "http://127.0.0.1:9/hook")
+        return f"/tenants/acme/webhooks/{created.id}{suffix}", body
+
+    return prepare
+
+
+def _dead_delivery(admin: Admin, _world: dict[str, str]) -> Prepared:
+    with admin.db.write() as conn:
+        created = endpoints.add_endpoint(conn, admin.acme.id, "http://127.0.0.1:9/hook")
+        emit(conn, admin.acme.id, "user.updated", resource_type="User", resource_id="u1")
+    dispatch(admin.db, Settings())
+    with admin.db.write() as conn:
+        conn.execute(
+            update(deliveries).where(deliveries.c.endpoint_id == created.id).values(status="dead")
+        )
+        found = conn.execute(
+            select(deliveries.c.id).where(deliveries.c.endpoint_id == created.id).limit(1)
+        ).scalar_one()
+    return f"/tenants/acme/webhooks/{created.id}/deliveries/{found}/replay", None
+
+
+HOOKS = "/tenants/{tenant}/webhooks"
+ROWS += [
+    Row("GET", HOOKS, MANAGE, 200, fixed("/tenants/acme/webhooks")),
+    Row("POST", HOOKS, MANAGE, 201, fixed("/tenants/acme/webhooks", {"url": "http://h.test/x"})),
+    Row("GET", HOOKS + "/{webhook_id}", MANAGE, 200, _fresh_webhook()),
+    Row("PATCH", HOOKS + "/{webhook_id}", MANAGE, 200, _fresh_webhook("", {"enabled": False})),
+    Row("DELETE", HOOKS + "/{webhook_id}", MANAGE, 204, _fresh_webhook()),
+    Row("GET", HOOKS + "/{webhook_id}/deliveries", MANAGE, 200, _fresh_webhook("/deliveries")),
+    Row("GET", HOOKS + "/{webhook_id}/attempts", MANAGE, 200, _fresh_webhook("/attempts")),
+    Row(
+        "POST",
+        HOOKS + "/{webhook_id}/dead-letters/replay",
+        MANAGE,
+        200,
+        _fresh_webhook("/dead-letters/replay"),
+    ),
+    Row(
+        "POST",
+        HOOKS + "/{webhook_id}/deliveries/{delivery_id}/replay",
+        MANAGE,
+        200,
+        _dead_delivery,
+    ),
+    Row("GET", "/tenants/{tenant}/events", MANAGE, 200, fixed("/tenants/acme/events")),
+    Row(
+        "GET",
+        "/tenants/{tenant}/event-settings",
+        MANAGE,
+        200,
+        fixed("/tenants/acme/event-settings"),
+    ),
+    Row(
+        "PATCH",
+        "/tenants/{tenant}/event-settings",
+        MANAGE,
+        200,
+        fixed("/tenants/acme/event-settings", {"welcome_email": True}),
+    ),
+    Row("GET", "/tenants/{tenant}/audit", MANAGE, 200, fixed("/tenants/acme/audit")),
+    Row(
+        "GET",
+        "/tenants/{tenant}/audit/export.jsonl",
+        MANAGE,
+        200,
+        fixed("/tenants/acme/audit/export.jsonl"),
     ),
 ]
 

@@ -34,7 +34,7 @@ from scimhub.tenancy.tenants import get_tenant
 from scimhub.tenancy.tokens import authenticate, digest, list_tokens
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAD = "0003"
+HEAD = "0004"
 
 
 def test_schema_matches_the_tables(database_url: str) -> None:

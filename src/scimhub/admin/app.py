@@ -13,6 +13,7 @@ This is not the SCIM hot path: clarity over speed. Route functions are plain `de
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Mount
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
+from scimhub.admin.audit import AdminAuditMiddleware
 from scimhub.admin.deps import AdminContext
 from scimhub.admin.errors import (
     BodyLimitMiddleware,
@@ -30,17 +32,21 @@ from scimhub.admin.errors import (
     install_error_handlers,
 )
 from scimhub.admin.routes import (
+    audit,
     directory,
+    events,
     export,
     keys,
     scim,
     sso,
     tenants,
     tokens,
+    webhooks,
 )
 from scimhub.admin.routes import lifecycle as lifecycle_routes
 from scimhub.db.engine import Database
 from scimhub.lifecycle.hooks import LifecycleHooks
+from scimhub.resources.changes import ChangeObserver
 from scimhub.settings import Settings
 
 MOUNT_PATH = "/admin"
@@ -95,7 +101,10 @@ def _document_errors(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_admin_app(
-    settings: Settings, db: Database, lifecycle: LifecycleHooks | None = None
+    settings: Settings,
+    db: Database,
+    lifecycle: LifecycleHooks | None = None,
+    observers: Sequence[ChangeObserver] = (),
 ) -> FastAPI:
     app = FastAPI(
         title="scimhub admin API",
@@ -108,12 +117,17 @@ def create_admin_app(
         # operationId: the route function's name (`create_token`), unique here.
         generate_unique_id_function=lambda route: route.name,
     )
-    app.state.admin = AdminContext(settings=settings, db=db, lifecycle=lifecycle)
+    app.state.admin = AdminContext(
+        settings=settings, db=db, lifecycle=lifecycle, observers=tuple(observers)
+    )
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     app.add_middleware(InternalErrorMiddleware)
+    # Outermost: sees the final status of every admin action, errors included.
+    app.add_middleware(AdminAuditMiddleware, db=db)
 
-    for module in (tenants, sso, scim, tokens, keys, directory, lifecycle_routes, export):
+    routers = (tenants, sso, scim, tokens, keys, directory, lifecycle_routes, export)
+    for module in (*routers, webhooks, events, audit):
         app.include_router(module.router, prefix="/v1")
 
     def openapi() -> dict[str, Any]:
@@ -148,11 +162,16 @@ def create_admin_app(
     return app
 
 
-def admin_mount(settings: Settings, db: Database, lifecycle: LifecycleHooks | None = None) -> Mount:
+def admin_mount(
+    settings: Settings,
+    db: Database,
+    lifecycle: LifecycleHooks | None = None,
+    observers: Sequence[ChangeObserver] = (),
+) -> Mount:
     """The admin API mounted at `/admin`, for the main app's routes. Starlette's mount
     pattern (`.*`) stops at a newline, which would send `/admin/v1/tenants/a%0Ab` to the
     SCIM app's 404; here the pattern spans any character, so every path under `/admin/`
     gets the admin API's answer."""
-    mount = Mount(MOUNT_PATH, app=create_admin_app(settings, db, lifecycle))
+    mount = Mount(MOUNT_PATH, app=create_admin_app(settings, db, lifecycle, observers))
     mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
     return mount

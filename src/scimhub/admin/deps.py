@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from scimhub.admin.errors import forbidden, not_found, unauthorized
 from scimhub.db.engine import Database
 from scimhub.lifecycle.hooks import LifecycleHooks
+from scimhub.resources.changes import ChangeObserver
 from scimhub.resources.service import ResourceService
 from scimhub.scim.schema import RESOURCE_TYPES, USER
 from scimhub.settings import Settings
@@ -53,6 +54,8 @@ class AdminContext:
     key_use_written: dict[str, float] = field(default_factory=dict)
     # The lifecycle rules, shared with the SCIM endpoints (one set of grant listeners).
     lifecycle: LifecycleHooks | None = None
+    # The audit and event observers of every write made through the services.
+    observers: tuple[ChangeObserver, ...] = ()
     # The SCIM services the directory routes read through, built once (by type name).
     services: dict[str, ResourceService] = field(init=False)
     # The lifecycle rules in use (`lifecycle`, or a set of its own).
@@ -61,11 +64,16 @@ class AdminContext:
     lifecycle_users: ResourceService = field(init=False)
 
     def __post_init__(self) -> None:
-        services = {rt.name: ResourceService(self.db, self.settings, rt) for rt in RESOURCE_TYPES}
+        services = {
+            rt.name: ResourceService(self.db, self.settings, rt, self.observers)
+            for rt in RESOURCE_TYPES
+        }
         object.__setattr__(self, "services", services)  # frozen: set once, here
         hooks = self.lifecycle or LifecycleHooks(self.db.dialect)
         object.__setattr__(self, "rules", hooks)
-        users = ResourceService(self.db, self.settings, USER, observers=[hooks], hooks=hooks)
+        users = ResourceService(
+            self.db, self.settings, USER, observers=[hooks, *self.observers], hooks=hooks
+        )
         object.__setattr__(self, "lifecycle_users", users)
 
     def record_key_use(self, key_id: str | None) -> None:
@@ -108,6 +116,7 @@ Context = Annotated[AdminContext, Depends(context)]
 
 
 def current_principal(
+    request: Request,
     ctx: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
@@ -118,6 +127,8 @@ def current_principal(
     if principal is None:
         raise unauthorized("the admin key is not valid")
     ctx.record_key_use(principal.key_id)
+    # For the audit trail (admin/audit.py).
+    request.state.admin_actor = f"admin:{principal.id}"
     return principal
 
 

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from scimhub.events.endpoints import Endpoint
+from scimhub.events.tenant_settings import TenantSettings
 from scimhub.tenancy.principals import AdminKeyEntry, Principal
 from scimhub.tenancy.sso import SsoConnection
 from scimhub.tenancy.tenants import Tenant
@@ -442,3 +444,155 @@ class AccountUpdate(_Input):
     app_attributes: dict[str, Any] | None = Field(
         default=None, description="The app's own attributes (read-only to SCIM)."
     )
+
+
+# -- webhooks, events, audit --------------------------------------------------------------
+
+
+class WebhookCreate(_Input):
+    url: Text = Field(max_length=2000, description="Where events are POSTed (http or https).")
+    events: list[Text] | None = Field(
+        default=None, description="Event types to send (absent: every type)."
+    )
+    description: Text | None = Field(default=None, max_length=500)
+
+
+class WebhookUpdate(_Input):
+    url: Text | None = Field(default=None, max_length=2000)
+    events: list[Text] | None = Field(
+        default=None, description="Event types to send; `null` sends every type."
+    )
+    enabled: bool | None = None
+    description: Text | None = Field(default=None, max_length=500)
+    rotate_secret: bool = Field(
+        default=False, description="Replace the signing secret (the response shows it)."
+    )
+
+
+class WebhookOut(BaseModel):
+    id: str
+    url: str
+    events: list[str] | None = Field(description="Event types sent (null: every type).")
+    enabled: bool
+    description: str | None
+    created_at: datetime
+    created_by: str | None
+
+    @classmethod
+    def of(cls, endpoint: Endpoint) -> WebhookOut:
+        return cls(
+            id=endpoint.id,
+            url=endpoint.url,
+            events=list(endpoint.event_types) if endpoint.event_types is not None else None,
+            enabled=endpoint.enabled,
+            description=endpoint.description,
+            created_at=endpoint.created_at,
+            created_by=endpoint.created_by,
+        )
+
+
+class NewWebhook(WebhookOut):
+    secret: str = Field(
+        description="The signing secret (`whsec_…`, Standard Webhooks). Verify each "
+        "request's `webhook-signature` with it."
+    )
+
+
+class WebhookList(BaseModel):
+    webhooks: list[WebhookOut]
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: str
+    event_type: str
+    sequence: int
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryList(BaseModel):
+    deliveries: list[DeliveryOut]
+    next_cursor: str | None = Field(description="Pass as `after` for the next page.")
+
+
+class AttemptOut(BaseModel):
+    id: int
+    delivery_id: int
+    event_id: str
+    event_type: str
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None = Field(description="The HTTP status (null: no response).")
+    latency_ms: int
+    error: str | None
+    worker: str | None
+
+
+class AttemptList(BaseModel):
+    attempts: list[AttemptOut]
+    next_cursor: str | None = Field(description="Pass as `before` for older attempts.")
+
+
+class Replayed(BaseModel):
+    replayed: int
+
+
+class EventFeed(BaseModel):
+    events: list[dict[str, Any]] = Field(
+        description="Events in feed order, each as webhooks carry it, with `sequence`."
+    )
+    next_cursor: str = Field(description="Pass as `after` on the next poll.")
+
+
+class EventSettingsOut(BaseModel):
+    event_retention_days: int
+    audit_retention_days: int
+    welcome_email: bool
+    sso_ready_email: bool
+    admin_emails: list[str]
+
+    @classmethod
+    def of(cls, values: TenantSettings) -> EventSettingsOut:
+        return cls(
+            event_retention_days=values.event_retention_days,
+            audit_retention_days=values.audit_retention_days,
+            welcome_email=values.welcome_email,
+            sso_ready_email=values.sso_ready_email,
+            admin_emails=list(values.admin_emails),
+        )
+
+
+class EventSettingsUpdate(_Input):
+    event_retention_days: int | None = Field(default=None, ge=1, le=3650)
+    audit_retention_days: int | None = Field(default=None, ge=1, le=3650)
+    welcome_email: bool | None = None
+    sso_ready_email: bool | None = None
+    admin_emails: list[Text] | None = Field(default=None, max_length=50)
+
+
+class AuditRecordOut(BaseModel):
+    seq: int
+    at: datetime
+    source: Literal["scim", "admin"]
+    provider: str | None
+    actor: str | None
+    request_id: str | None
+    user_agent: str | None
+    operation: str
+    resource_type: str | None
+    resource_id: str | None
+    before: Any
+    after: Any
+    outcome: Literal["success", "refused", "failed"]
+    status: int | None
+    error: str | None
+
+
+class AuditPage(BaseModel):
+    records: list[AuditRecordOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for older records.")

@@ -25,6 +25,9 @@ scimhub lifecycle show --tenant SLUG
 scimhub lifecycle set --tenant SLUG [--delete-policy deprovision|purge] [--retention-days N]
                       [--linking link|refuse] [--default-role KEY|none] [--first-sync-done yes|no]
 scimhub lifecycle domain add|remove --tenant SLUG DOMAIN
+scimhub webhook add --tenant SLUG --url URL [--events TYPE,...] [--json]   # id and secret
+scimhub webhook list --tenant SLUG | remove --tenant SLUG ID
+scimhub worker [--once]
 
 Every command but `serve` takes `--database-url` and (except serve, db, demo and
 export) `--json`; DURATION is a number and a unit: 30m, 24h, 7d, 3600s. Failures go to
@@ -38,7 +41,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from scimhub.cli import export, lifecycle, server, tenants, tokens
+from scimhub.cli import events, export, lifecycle, server, tenants, tokens
 from scimhub.cli.common import CliError, Handler, Subparsers
 from scimhub.tenancy.errors import DomainError
 
@@ -60,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     tokens.register(commands, _command)
     export.register(commands, _command)
     lifecycle.register(commands, _command)
+    events.register(commands, _command)
     return parser
 
 

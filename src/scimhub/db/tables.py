@@ -1,5 +1,6 @@
 """The SQL schema (SQLAlchemy Core). The hand-written revisions in
-`db/migrations/versions/` (0001 initial, 0002 tenancy) create the same tables;
+`db/migrations/versions/` (0001 initial, 0002 tenancy, 0003 lifecycle,
+0004 events) create the same tables;
 `tests/storage/test_migrations.py` checks that the two agree.
 
 Choices (see docs/architecture.md, "Storage"):
@@ -450,4 +451,202 @@ retained_emails = Table(
     Column("value_ci", EXACT, nullable=False),
     Index("ix_retained_emails_tenant_value_ci", "tenant_id", "value_ci"),
     Index("ix_retained_emails_user", "user_id"),
+)
+
+# -- events, webhooks, email, audit (0004) -------------------------------------------------
+
+# Per-tenant settings of the audit trail, the event feed and email (a table of its own,
+# not columns on `tenants`): absent row = the defaults in `events/tenant_settings.py`.
+tenant_settings = Table(
+    "tenant_settings",
+    metadata,
+    Column(
+        "tenant_id",
+        ID,
+        ForeignKey("tenants.id", ondelete="CASCADE", name="fk_tenant_settings_tenant"),
+        primary_key=True,
+    ),
+    Column("event_retention_days", Integer(), nullable=False),
+    Column("audit_retention_days", Integer(), nullable=False),
+    # Email a provisioned user a welcome / "your SSO account is ready" message.
+    Column("welcome_email", Boolean(), nullable=False, server_default=false()),
+    Column("sso_ready_email", Boolean(), nullable=False, server_default=false()),
+    # Addresses told of new and revoked SCIM tokens: a JSON list of strings.
+    Column("admin_emails", JSON_DOC, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# The outbox and the event feed in one table. A write inserts its events here in its own
+# transaction (`seq` in insertion order); the dispatcher later gives each committed
+# event its `feed_seq` (one dispatcher at a time, so feed order is commit-safe: a feed
+# reader never sees feed_seq 11 before 10) and fans it out to deliveries and emails.
+events = Table(
+    "events",
+    metadata,
+    Column("seq", _pk(), primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False),
+    Column(
+        "tenant_id",
+        ID,
+        ForeignKey("tenants.id", ondelete="CASCADE", name="fk_events_tenant"),
+        nullable=False,
+    ),
+    Column("type", String(40), nullable=False),
+    # "User:<id>", "Group:<id>", "Token:<id>", …: deliveries are ordered per key.
+    Column("resource_key", String(80), nullable=True),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("payload", JSON_DOC, nullable=False),
+    Column("feed_seq", BigInteger(), nullable=True),
+    Index("uq_events_id", "id", unique=True),
+    Index("uq_events_feed_seq", "feed_seq", unique=True),
+    Index("ix_events_tenant_feed_seq", "tenant_id", "feed_seq"),
+    Index("ix_events_occurred_at", "occurred_at"),
+    sqlite_autoincrement=True,
+)
+
+# Cursors of in-process subscribers (`scimhub.events.subscribe`): the last feed_seq each
+# named subscriber has handled, so a restart resumes where it stopped.
+event_cursors = Table(
+    "event_cursors",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("feed_seq", BigInteger(), nullable=False),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "tenant_id",
+        ID,
+        ForeignKey("tenants.id", ondelete="CASCADE", name="fk_webhook_endpoints_tenant"),
+        nullable=False,
+    ),
+    Column("url", TEXT, nullable=False),
+    # `whsec_<base64>` (Standard Webhooks); it signs, so it is stored as is.
+    Column("secret", String(100), nullable=False),
+    # JSON list of event types, or NULL for every type.
+    Column("event_types", JSON_DOC, nullable=True),
+    Column("enabled", Boolean(), nullable=False, server_default=true()),
+    Column("description", TEXT, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", TEXT, nullable=True),
+    Index("ix_webhook_endpoints_tenant", "tenant_id"),
+)
+
+# One row per (endpoint, event): the unit of delivery, retry, dead letter and replay.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", _pk(), primary_key=True, autoincrement=True),
+    Column(
+        "endpoint_id",
+        ID,
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE", name="fk_deliveries_endpoint"),
+        nullable=False,
+    ),
+    Column(
+        "event_seq",
+        BigInteger(),
+        ForeignKey("events.seq", ondelete="CASCADE", name="fk_deliveries_event"),
+        nullable=False,
+    ),
+    Column("feed_seq", BigInteger(), nullable=False),
+    Column("resource_key", String(80), nullable=False),
+    # "pending" | "delivered" | "dead"
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer(), nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("last_error", TEXT, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("delivered_at", UTCDateTime(), nullable=True),
+    Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+    Index("ix_deliveries_chain", "endpoint_id", "resource_key", "status", "feed_seq"),
+    Index("ix_deliveries_event", "event_seq"),
+    sqlite_autoincrement=True,
+)
+
+# The delivery log: every attempt, its HTTP status (None: no response), latency, error.
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", _pk(), primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        BigInteger(),
+        ForeignKey("deliveries.id", ondelete="CASCADE", name="fk_delivery_attempts_delivery"),
+        nullable=False,
+    ),
+    Column("endpoint_id", ID, nullable=False),
+    Column("attempt", Integer(), nullable=False),
+    Column("attempted_at", UTCDateTime(), nullable=False),
+    Column("status_code", Integer(), nullable=True),
+    Column("latency_ms", Integer(), nullable=False),
+    Column("error", TEXT, nullable=True),
+    Column("worker", String(64), nullable=True),
+    Index("ix_delivery_attempts_endpoint", "endpoint_id", "id"),
+    Index("ix_delivery_attempts_delivery", "delivery_id"),
+    sqlite_autoincrement=True,
+)
+
+# Queued emails, fanned out from events; sent and retried like deliveries.
+emails = Table(
+    "emails",
+    metadata,
+    Column("id", _pk(), primary_key=True, autoincrement=True),
+    Column(
+        "tenant_id",
+        ID,
+        ForeignKey("tenants.id", ondelete="CASCADE", name="fk_emails_tenant"),
+        nullable=False,
+    ),
+    Column("event_id", String(40), nullable=True),
+    Column("template", String(40), nullable=False),
+    Column("recipient", TEXT, nullable=False),
+    Column("context", JSON_DOC, nullable=False),
+    Column("status", String(10), nullable=False),  # "pending" | "sent" | "dead"
+    Column("attempts", Integer(), nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("last_error", TEXT, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Index("ix_emails_status_next", "status", "next_attempt_at"),
+    sqlite_autoincrement=True,
+)
+
+# The audit trail: every state-changing SCIM request, every refused or failed one, every
+# admin action. `seq` orders it and is the paging cursor.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", _pk(), primary_key=True, autoincrement=True),
+    Column(
+        "tenant_id",
+        ID,
+        ForeignKey("tenants.id", ondelete="CASCADE", name="fk_audit_log_tenant"),
+        nullable=True,
+    ),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("source", String(8), nullable=False),  # "scim" | "admin"
+    Column("provider", String(63), nullable=True),
+    Column("actor", TEXT, nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Column("user_agent", TEXT, nullable=True),
+    Column("operation", TEXT, nullable=False),
+    Column("resource_type", String(16), nullable=True),
+    Column("resource_id", String(64), nullable=True),
+    Column("before", JSON_DOC, nullable=True),
+    Column("after", JSON_DOC, nullable=True),
+    Column("outcome", String(8), nullable=False),  # "success" | "refused" | "failed"
+    Column("status", Integer(), nullable=True),
+    Column("error", TEXT, nullable=True),
+    Index("ix_audit_log_tenant_seq", "tenant_id", "seq"),
+    Index("ix_audit_log_tenant_at", "tenant_id", "at"),
+    Index("ix_audit_log_tenant_resource", "tenant_id", "resource_id"),
+    sqlite_autoincrement=True,
 )

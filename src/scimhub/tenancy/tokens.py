@@ -29,6 +29,9 @@ from sqlalchemy.exc import IntegrityError
 from scimhub.db.engine import Database
 from scimhub.db.prepared import Prepared
 from scimhub.db.tables import UTCDateTime, sso_connections, tenants, tokens
+from scimhub.events import kinds
+from scimhub.events.outbox import emit
+from scimhub.resources.changes import Origin
 from scimhub.tenancy.errors import Conflict, GateRefused, InvalidInput, NotFound
 from scimhub.tenancy.gates import scim_refusal
 from scimhub.tenancy.sso import Protocol, SsoConnection, State, get_connection
@@ -133,6 +136,36 @@ def _info(row: Row[Any]) -> TokenInfo:
         imported=bool(row.imported),
         revoked_by=row.revoked_by,
         replaced_by=row.replaced_by,
+    )
+
+
+def _event_data(info: TokenInfo) -> dict[str, Any]:
+    """A token as events show it: never the token or its digest."""
+    return {
+        "id": info.id,
+        "prefix": info.prefix,
+        "last4": info.last4,
+        "provider": info.provider,
+        "created_by": info.created_by,
+        "created_at": info.created_at.isoformat(),
+        "expires_at": info.expires_at.isoformat() if info.expires_at else None,
+        "imported": info.imported,
+        "revoked_by": info.revoked_by,
+        "replaced_by": info.replaced_by,
+    }
+
+
+def _emit(conn: Connection, kind: str, info: TokenInfo, actor: str | None, **extra: Any) -> None:
+    # In the caller's transaction: the event commits with the token change or not at all.
+    emit(
+        conn,
+        info.tenant_id,
+        kind,
+        resource_type="Token",
+        resource_id=info.id,
+        data=_event_data(info),
+        origin=Origin(actor=actor),
+        extra=extra or None,
     )
 
 
@@ -261,7 +294,7 @@ def issue_token(
     now = now or datetime.now(UTC)
     _check_gates(conn, tenant, require_sso)
     _check_expiry(expires_at, now)
-    return _insert_token(
+    token, info = _insert_token(
         conn,
         tenant.id,
         expires_at=expires_at,
@@ -269,6 +302,8 @@ def issue_token(
         provider=normalize_provider(provider),
         now=now,
     )
+    _emit(conn, kinds.TOKEN_CREATED, info, created_by)
+    return token, info
 
 
 def regenerate_token(
@@ -326,6 +361,14 @@ def regenerate_token(
     ).rowcount
     if not changed:  # a concurrent regenerate or revoke won
         raise Conflict("the token was changed concurrently; try again", code="token_replaced")
+    _emit(
+        conn,
+        kinds.TOKEN_REGENERATED,
+        info,
+        created_by,
+        replaces={"id": old.id, "prefix": old.prefix, "last4": old.last4},
+        grace_until=values["expires_at"].isoformat() if grace else None,
+    )
     return token, info
 
 
@@ -335,12 +378,15 @@ def revoke_token(
     """Revokes the token now (idempotent: a revoked token keeps its first revocation).
     NotFound ("token_not_found")."""
     _require_token(conn, tenant_id, token_id)
-    conn.execute(
+    revoked = conn.execute(
         update(tokens)
         .where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
         .values(revoked_at=datetime.now(UTC), revoked_by=revoked_by)
-    )
-    return _require_token(conn, tenant_id, token_id)
+    ).rowcount
+    info = _require_token(conn, tenant_id, token_id)
+    if revoked:  # the first revocation only: revoking again changes nothing
+        _emit(conn, kinds.TOKEN_REVOKED, info, revoked_by)
+    return info
 
 
 def import_token_hash(
@@ -396,6 +442,7 @@ def import_token_hash(
             )
     except IntegrityError as exc:
         raise Conflict("this digest is registered already", code="token_exists") from exc
+    _emit(conn, kinds.TOKEN_CREATED, info, created_by)
     return info
 
 

@@ -13,9 +13,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from scimhub.admin import admin_mount
+from scimhub.audit import AuditObserver
 from scimhub.db.engine import Database
+from scimhub.events import EventObserver
+from scimhub.events.roles import role_grant_event
+from scimhub.events.worker import Worker
 from scimhub.lifecycle.hooks import LifecycleHooks
 from scimhub.lifecycle.retention import PurgeJob
+from scimhub.resources.changes import ChangeObserver
 from scimhub.scim.errors import MethodNotAllowed, NotFound, ScimError
 from scimhub.settings import Settings
 from scimhub.tenancy.tokens import UsageRecorder
@@ -44,10 +49,14 @@ async def _http_exception(_request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     database = db or Database(settings.database_url)
     usage = UsageRecorder()
-    # One set of lifecycle rules for SCIM and the admin API (scimhub/lifecycle/hooks.py).
-    lifecycle = LifecycleHooks(database.dialect)
-    scim = ScimEndpoints(settings, database, usage, lifecycle)
+    # One set of lifecycle rules for SCIM and the admin API (scimhub/lifecycle/hooks.py);
+    # the role grants it makes or ends become events in the same transaction.
+    lifecycle = LifecycleHooks(database.dialect, grant_listeners=[role_grant_event])
     purge = PurgeJob()
+    # Every SCIM write is audited and its events written to the outbox, in its own
+    # transaction (resources/changes.py).
+    observers: list[ChangeObserver] = [AuditObserver(), EventObserver(settings)]
+    scim = ScimEndpoints(settings, database, usage, lifecycle, observers)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -59,9 +68,15 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
             database.checkpointer.start()
         # Retained accounts past their tenant's retention (scimhub/lifecycle/retention.py).
         purge.start(database, settings.lifecycle_purge_seconds)
+        # The embedded worker (events/worker.py): publishes and delivers events.
+        worker = Worker(settings, database) if settings.worker_in_serve else None
+        if worker is not None:
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             purge.stop()
             usage.stop(database)
             if database.checkpointer is not None:
@@ -70,7 +85,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     routes = [
         Route("/healthz", _health, methods=["GET"]),
         # The admin API (FastAPI): /admin/v1/…, /admin/openapi.json, /admin/docs.
-        admin_mount(settings, database, lifecycle),
+        admin_mount(settings, database, lifecycle, observers),
         Route("/scim/v2/{tenant}/{rest:path}", scim.handle, methods=_ALL_METHODS),
         Route("/scim/v2/{tenant}", scim.handle, methods=_ALL_METHODS),
     ]

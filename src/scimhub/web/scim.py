@@ -15,15 +15,17 @@ are batched (`UsageRecorder`)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scimhub.audit import Entry, record_detached
 from scimhub.db.engine import Database
 from scimhub.lifecycle.hooks import LifecycleHooks
-from scimhub.resources.changes import Origin
+from scimhub.resources.changes import ChangeObserver, Origin
 from scimhub.resources.service import ResourceService, Result
 from scimhub.scim import discovery, etag
 from scimhub.scim.errors import (
@@ -32,6 +34,7 @@ from scimhub.scim.errors import (
     NotFound,
     NotImplementedByServer,
     PreconditionFailed,
+    ScimError,
     Unauthorized,
 )
 from scimhub.scim.listing import list_response, parse_query_params, parse_search_body
@@ -70,17 +73,19 @@ class ScimEndpoints:
         db: Database,
         usage: UsageRecorder | None = None,
         lifecycle: LifecycleHooks | None = None,
+        observers: list[ChangeObserver] | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.usage = usage or UsageRecorder()
         # The lifecycle rules act on every SCIM write (scimhub/lifecycle/hooks.py);
         # `lifecycle.grant_listeners` is where the event outbox hears role grant changes.
+        # The audit trail and the event outbox (web/app.py) observe every write too, in
+        # its own transaction, after the lifecycle's own changes.
         self.lifecycle = lifecycle or LifecycleHooks(db.dialect)
+        watchers: list[ChangeObserver] = [self.lifecycle, *(observers or [])]
         self.services = {
-            rt_name: ResourceService(
-                db, settings, rt, observers=[self.lifecycle], hooks=self.lifecycle
-            )
+            rt_name: ResourceService(db, settings, rt, observers=watchers, hooks=self.lifecycle)
             for rt_name, rt in (("users", USER), ("groups", GROUP))
         }
         self.bulk = BulkRunner(settings, self.services)
@@ -90,8 +95,44 @@ class ScimEndpoints:
         _, endpoint = split_provider(segments)
         is_bulk = len(endpoint) == 1 and endpoint[0].lower() == "bulk"
         limit = self.settings.bulk_max_payload_bytes if is_bulk else self.settings.max_request_bytes
-        raw = await read_body(request, limit) if request.method in _WRITE_METHODS else None
-        return await run_in_threadpool(self._dispatch, request, segments, raw)
+        try:
+            raw = await read_body(request, limit) if request.method in _WRITE_METHODS else None
+        except ScimError as error:
+            await run_in_threadpool(self._audit_refusal, request, segments, error)
+            raise
+        return await run_in_threadpool(self._guarded, request, segments, raw)
+
+    def _guarded(self, request: Request, segments: list[str], raw: bytes | None) -> Response:
+        try:
+            return self._dispatch(request, segments, raw)
+        except Exception as error:
+            # The request's transaction has rolled back: record the refusal or failure
+            # in a short transaction of its own, then let web/errors.py answer.
+            self._audit_refusal(request, segments, error)
+            raise
+
+    def _audit_refusal(self, request: Request, segments: list[str], error: Exception) -> None:
+        status = error.status if isinstance(error, ScimError) else 500
+        provider, rest = split_provider(segments)
+        head = rest[0].lower() if rest else ""
+        rt = {"users": USER, "groups": GROUP}.get(head)
+        resource_id = rest[1] if rt is not None and len(rest) == 2 else None
+        message = str(error) if isinstance(error, ScimError) else "internal error"
+        entry = Entry(
+            operation=f"{request.method} /{'/'.join(rest)}"[:200],
+            outcome="refused" if status in (401, 403) else "failed",
+            origin=Origin(
+                provider=provider,
+                actor=getattr(request.state, "scim_actor", None),
+                request_id=_request_id(request),
+                user_agent=request.headers.get("user-agent"),
+            ),
+            resource_type=rt.name if rt is not None else None,
+            resource_id=resource_id,
+            status=status,
+            error=message,
+        )
+        record_detached(self.db, entry, tenant_slug=request.path_params.get("tenant"))
 
     # -- dispatch --------------------------------------------------------------------------
 
@@ -120,8 +161,7 @@ class ScimEndpoints:
         origin = Origin(
             provider=provider,
             actor=f"token:{token_id}",
-            # The id ErrorMiddleware gave the request and returns as X-Request-Id.
-            request_id=request.scope.get("state", {}).get("request_id"),
+            request_id=_request_id(request),
             user_agent=request.headers.get("user-agent"),
         )
         base_url = scim_base_url(self.settings, request, tenant.slug, provider)
@@ -262,6 +302,7 @@ class ScimEndpoints:
         if found is None:
             raise Unauthorized("the token is not valid for this tenant")
         self.usage.record(found.token_id)
+        request.state.scim_actor = f"token:{found.token_id}"
         refusal = scim_refusal(found.tenant, found.sso, require_sso=self.settings.require_sso)
         if refusal is not None:
             raise Forbidden(f"SCIM is not available: {refusal.message} ({refusal.code})")
@@ -273,6 +314,14 @@ def _writes(method: str, endpoint: list[str]) -> bool:
     if method not in ("POST", "PUT", "PATCH", "DELETE"):
         return False
     return not (method == "POST" and endpoint and endpoint[-1] == ".search")
+
+
+def _request_id(request: Request) -> str:
+    """The client's `X-Request-Id`, else the id web/errors.py gave the request."""
+    given = request.headers.get("x-request-id")
+    if given:
+        return given[:64]
+    return str(request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex)
 
 
 def _allow(method: str, *allowed: str) -> None:

@@ -8,7 +8,7 @@ other that adds columns to the SCIM tables. Written by hand to match
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-12-01
+Create Date: 2026-11-23
 """
 
 from __future__ import annotations
