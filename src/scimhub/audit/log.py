@@ -10,12 +10,21 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from scimhub.db.engine import Database
+from scimhub.db.prepared import Prepared
 from scimhub.db.tables import audit_log, tenants
 from scimhub.resources.changes import NOBODY, Change, Origin
 
 log = logging.getLogger("scimhub.audit")
 
-_INSERT = insert(audit_log)
+# Every SCIM write runs it: compiled once, sent straight to the driver (db/prepared.py).
+_INSERT = Prepared(
+    insert(audit_log),
+    keys=(
+        *("tenant_id", "at", "source", "provider", "actor", "request_id", "user_agent"),
+        *("operation", "resource_type", "resource_id", "before", "after", "outcome"),
+        *("status", "error"),
+    ),
+)
 
 # Attribute names whose values never enter the audit trail (compared case-insensitively).
 SECRET_NAMES = frozenset({"password", "secret", "token", "client_secret", "api_key", "apikey"})
@@ -84,7 +93,7 @@ def _row(entry: Entry, now: datetime) -> dict[str, Any]:
 
 def record(conn: Connection, entry: Entry) -> None:
     """Records on the caller's connection (its transaction)."""
-    conn.execute(_INSERT, [_row(entry, datetime.now(UTC))])
+    _INSERT.execute(conn, _row(entry, datetime.now(UTC)))
 
 
 _OPERATION = {"create": "create", "replace": "replace", "patch": "patch", "delete": "delete"}
@@ -129,7 +138,7 @@ def record_detached(db: Database, entry: Entry, *, tenant_slug: str | None = Non
                 tenant_id = tenant_id_of(conn, tenant_slug)
                 if tenant_id is None:
                     return
-            conn.execute(_INSERT, [_row(_with_tenant(entry, tenant_id), datetime.now(UTC))])
+            _INSERT.execute(conn, _row(_with_tenant(entry, tenant_id), datetime.now(UTC)))
     except Exception:
         log.exception("could not record a refused request in the audit trail")
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from scimhub.db.prepared import Prepared
 from scimhub.db.tables import events, tenants
 from scimhub.events import kinds
 from scimhub.resources.changes import Change, Origin
@@ -21,7 +22,10 @@ from scimhub.resources.render import to_scim
 from scimhub.scim.schema import USER
 from scimhub.settings import Settings
 
-_INSERT_EVENT = insert(events)
+# Every SCIM write runs it: compiled once, sent straight to the driver (db/prepared.py).
+_INSERT_EVENT = Prepared(
+    insert(events), keys=("id", "tenant_id", "type", "resource_key", "occurred_at", "payload")
+)
 _SLUG_OF = select(tenants.c.slug)
 
 # tenant id → slug. Slugs never change (tenancy/tenants.py), so this never goes stale.
@@ -124,7 +128,7 @@ def emit(
         origin=origin,
         extra=extra,
     )
-    conn.execute(_INSERT_EVENT, [row])
+    _INSERT_EVENT.execute(conn, row)
     return str(row["id"])
 
 
@@ -172,7 +176,7 @@ class EventObserver:
             for member_id in delta.removed:
                 rows.append(self._member(conn, change, kinds.MEMBER_REMOVED, member_id, None, now))
         if rows:
-            conn.execute(_INSERT_EVENT, rows)
+            _INSERT_EVENT.executemany(conn, rows)
 
     def _member(
         self,

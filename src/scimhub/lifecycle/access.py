@@ -5,9 +5,9 @@ directly or through nested groups + the user's hand-made grants. Nothing is cach
 the answer is read from indexes on every call, so a deactivation, a membership change
 or a revocation is visible on the very next call, on every instance.
 
-Two statements, both built once: the user's row with its account state and the
-tenant's default role; then the role keys through groups (a recursive walk up
-`memberships`) and hand grants, in one UNION."""
+Two statements, both compiled once and sent straight to the driver (db/prepared.py):
+the user's row with its account state and the tenant's default role; then the role keys
+through groups (a recursive walk up `memberships`) and hand grants, in one UNION."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from scimhub.db.prepared import Prepared
 from scimhub.db.tables import account_states, lifecycle_policies, memberships, role_grants, roles
 from scimhub.db.tables import users as users_table
 from scimhub.lifecycle.roles import Grant
 
-_USER = (
+_USER = Prepared(
     sa.select(
         users_table.c.active,
         account_states.c.sessions_revoked_at,
@@ -83,7 +84,7 @@ def _roles_statement() -> Any:
     return sa.union_all(through_groups, by_hand)
 
 
-_ROLES = _roles_statement()
+_ROLES = Prepared(_roles_statement())
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +103,14 @@ def grants_of(
     found: list[Grant] = []
     if default_role:
         found.append(Grant(default_role, "default"))
-    for row in conn.execute(_ROLES, {"tenant_id": tenant_id, "user_id": user_id}):
+    for row in _ROLES.all(conn, {"tenant_id": tenant_id, "user_id": user_id}):
         found.append(Grant(row.key, row.source, row.via))
     return found
 
 
 def check_access(conn: Connection, tenant_id: str, user_id: str) -> Access | None:
     """None for an unknown user, or one deleted (deprovisioned or purged)."""
-    row = conn.execute(_USER, {"tenant_id": tenant_id, "user_id": user_id}).first()
+    row = _USER.first(conn, {"tenant_id": tenant_id, "user_id": user_id})
     if row is None:
         return None
     grants = grants_of(conn, tenant_id, user_id, row.default_role_key)

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
 
-from sqlalchemy import Connection, Row, Select, insert, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, insert, select, update
 
+from scimhub.db.prepared import Prepared
 from scimhub.db.tables import admin_keys, admin_principals, tenants
 from scimhub.tenancy.errors import InvalidInput, NotFound
 from scimhub.tenancy.tokens import digest, new_secret
@@ -140,6 +141,23 @@ def _insert_key(conn: Connection, principal_id: str, now: datetime) -> tuple[str
     return key, key_id
 
 
+# Every admin request runs it: compiled once, sent straight to the driver.
+_ADMIN_KEY = Prepared(
+    select(
+        admin_keys.c.id.label("key_id"),
+        admin_keys.c.hash,
+        admin_principals.c.id,
+        admin_principals.c.tenant_id,
+        admin_principals.c.role,
+        admin_principals.c.name,
+    )
+    .select_from(
+        admin_keys.join(admin_principals, admin_principals.c.id == admin_keys.c.principal_id)
+    )
+    .where(admin_keys.c.hash == bindparam("digest"), admin_keys.c.revoked_at.is_(None))
+)
+
+
 def authenticate_admin(conn: Connection, presented: str) -> Principal | None:
     """The principal whose live (unrevoked) key `presented` is, else None: one indexed
     lookup by digest, then a constant-time comparison. Read-only: record use with
@@ -147,20 +165,7 @@ def authenticate_admin(conn: Connection, presented: str) -> Principal | None:
     if not isinstance(presented, str) or not presented.startswith(ADMIN_KEY_PREFIX):
         return None
     presented_digest = digest(presented)
-    row = conn.execute(
-        select(
-            admin_keys.c.id.label("key_id"),
-            admin_keys.c.hash,
-            admin_principals.c.id,
-            admin_principals.c.tenant_id,
-            admin_principals.c.role,
-            admin_principals.c.name,
-        )
-        .select_from(
-            admin_keys.join(admin_principals, admin_principals.c.id == admin_keys.c.principal_id)
-        )
-        .where(admin_keys.c.hash == presented_digest, admin_keys.c.revoked_at.is_(None))
-    ).first()
+    row = _ADMIN_KEY.first(conn, {"digest": presented_digest})
     if row is None or not hmac.compare_digest(row.hash, presented_digest):
         return None
     return Principal(row.id, row.tenant_id, cast(Role, row.role), row.name, row.key_id)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from scimhub.db.prepared import Prepared
 from scimhub.db.tables import tenants
 from scimhub.tenancy.errors import InvalidInput, NotFound, TenantExists
 
@@ -126,10 +127,14 @@ def create_tenant(
     return tenant
 
 
+# Every admin request looks its tenant up: compiled once, sent straight to the driver.
+_BY_SLUG = Prepared(select(*_COLUMNS).where(tenants.c.slug == bindparam("slug")))
+
+
 def get_tenant(conn: Connection, slug: str) -> Tenant | None:
     if not isinstance(slug, str) or not SLUG.fullmatch(slug):
         return None  # no tenant has it (and PostgreSQL refuses a NUL in text)
-    row = conn.execute(select(*_COLUMNS).where(tenants.c.slug == slug)).first()
+    row = _BY_SLUG.first(conn, {"slug": slug})
     return tenant_from_row(row) if row else None
 
 
