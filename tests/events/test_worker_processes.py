@@ -56,14 +56,19 @@ def worker_process(database_url: str, **env: str) -> Iterator[subprocess.Popen[b
 def test_two_workers_never_deliver_the_same_attempt_twice(
     db: Database, tenant: Tenant, settings: Settings, database_url: str
 ) -> None:
-    receiver = Receiver(delay=0.01).start()
+    # Each worker has at most 8 attempts in flight per endpoint; at 50 ms an attempt,
+    # one worker alone would need about a second, so both take part.
+    receiver = Receiver(delay=0.05).start()
     try:
         with db.write() as conn:
             add_endpoint(conn, tenant.id, receiver.url)
         d = directory(db, settings, tenant.id)
-        for i in range(150):
-            d.create_user(f"u{i}@example.com")
-        with worker_process(database_url), worker_process(database_url):
+        with worker_process(database_url) as a, worker_process(database_url) as b:
+            for process in (a, b):  # both running before there is any work
+                assert process.stdout is not None
+                assert b"started" in process.stdout.readline()
+            for i in range(150):
+                d.create_user(f"u{i}@example.com")
             receiver.wait_for(150, timeout=60)
             time.sleep(0.5)  # anything delivered twice would arrive by now
         ids = Counter(r.headers["webhook-id"] for r in receiver.received)

@@ -175,3 +175,12 @@ def admin_mount(
     mount = Mount(MOUNT_PATH, app=create_admin_app(settings, db, lifecycle, observers))
     mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
     return mount
+
+
+def mounted_context(mount: Mount) -> AdminContext:
+    """The AdminContext of the admin API behind `admin_mount`'s mount."""
+    app = mount.app
+    assert isinstance(app, FastAPI)
+    ctx = app.state.admin
+    assert isinstance(ctx, AdminContext)
+    return ctx

@@ -76,13 +76,17 @@ class AdminContext:
         )
         object.__setattr__(self, "lifecycle_users", users)
 
-    def record_key_use(self, key_id: str | None) -> None:
+    def key_use_due(self, key_id: str | None) -> bool:
+        """Whether `record_key_use` would write (at most once a minute per key)."""
         if key_id is None:
+            return False
+        last = self.key_use_written.get(key_id)
+        return last is None or time.monotonic() - last >= KEY_USE_RECORD_SECONDS
+
+    def record_key_use(self, key_id: str | None) -> None:
+        if key_id is None or not self.key_use_due(key_id):
             return
         now = time.monotonic()
-        last = self.key_use_written.get(key_id)
-        if last is not None and now - last < KEY_USE_RECORD_SECONDS:
-            return
         self.key_use_written[key_id] = now
         with self.db.write() as conn:
             principals.record_admin_key_use(conn, key_id)

@@ -12,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from scimhub.admin import admin_mount
+from scimhub.admin import access_check, admin_mount
+from scimhub.admin.access_check import AccessCheckEndpoint
+from scimhub.admin.app import mounted_context
 from scimhub.audit import AuditObserver
 from scimhub.db.engine import Database
 from scimhub.events import EventObserver
@@ -82,10 +84,16 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
             if database.checkpointer is not None:
                 database.checkpointer.stop()
 
+    admin = admin_mount(settings, database, lifecycle, observers)
     routes = [
         Route("/healthz", _health, methods=["GET"]),
         # The admin API (FastAPI): /admin/v1/…, /admin/openapi.json, /admin/docs.
-        admin_mount(settings, database, lifecycle, observers),
+        # The access check, which host apps call on each of their requests, is served by
+        # a plain route ahead of the admin API (admin/access_check.py).
+        Route(
+            access_check.PATH, AccessCheckEndpoint(mounted_context(admin)).handle, methods=["GET"]
+        ),
+        admin,
         Route("/scim/v2/{tenant}/{rest:path}", scim.handle, methods=_ALL_METHODS),
         Route("/scim/v2/{tenant}", scim.handle, methods=_ALL_METHODS),
     ]
