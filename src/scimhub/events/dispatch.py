@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from scimhub.db.engine import Database
+from scimhub.db.prepared import Prepared
 from scimhub.db.tables import deliveries, emails, events
 from scimhub.events import kinds
 from scimhub.events.endpoints import all_enabled
@@ -27,14 +28,16 @@ _LOCK_KEY = 0x5C1A_0B0E
 
 _PENDING = select(events.c.seq).where(events.c.feed_seq.is_(None)).order_by(events.c.seq).limit(1)
 _UNPUBLISHED = (
-    select(events.c.seq, events.c.id, events.c.tenant_id, events.c.type, events.c.resource_key,
-           events.c.payload)
+    select(events.c.seq, events.c.id, events.c.tenant_id, events.c.type, events.c.resource_key)
     .where(events.c.feed_seq.is_(None))
     .order_by(events.c.seq)
     .limit(BATCH)
-)  # fmt: skip
+)
+# With email configured, the payloads too (emails_for reads them); decoding every
+# payload costs more than publishing the event, so only then.
+_UNPUBLISHED_WITH_PAYLOAD = _UNPUBLISHED.add_columns(events.c.payload)
 _TOP = select(func.max(events.c.feed_seq))
-_PUBLISH = (
+_PUBLISH = Prepared(
     update(events)
     .where(events.c.seq == bindparam("b_seq"))
     .values(feed_seq=bindparam("b_feed_seq"))
@@ -77,7 +80,7 @@ def dispatch(db: Database, settings: Settings) -> int:
     with db.write() as conn:
         if db.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-        rows = conn.execute(_UNPUBLISHED).all()
+        rows = conn.execute(_UNPUBLISHED_WITH_PAYLOAD if settings.smtp_host else _UNPUBLISHED).all()
         if not rows:
             return 0
         top = int(conn.execute(_TOP).scalar() or 0)
@@ -121,7 +124,7 @@ def dispatch(db: Database, settings: Settings) -> int:
                             "created_at": now,
                         }
                     )
-        conn.execute(_PUBLISH, published)
+        _PUBLISH.executemany(conn, published)
         if new_deliveries:
             conn.execute(_INSERT_DELIVERY, new_deliveries)
         if new_emails:
