@@ -20,14 +20,18 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import closing
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -204,3 +208,51 @@ def tenant(db: Database) -> Tenant:
 @pytest.fixture
 def other_tenant(db: Database) -> Tenant:
     return eligible_tenant(db, "globex", "Globex")
+
+
+# -- `scimhub serve` as a real process -----------------------------------------------------
+
+ServeProcess = Callable[..., AbstractContextManager[str]]
+
+
+@contextmanager
+def _serve_process(
+    url: str, *, env: Mapping[str, str] | None = None, workers: int | None = None
+) -> Iterator[str]:
+    """`scimhub serve` as its own process on a free port; yields its root URL once
+    /healthz answers; SIGTERM at the end (a graceful shutdown)."""
+    port = _free_port()
+    command = [sys.executable, "-m", "scimhub", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--database-url", url]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    root = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{root}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"scimhub serve did not start:\n{output}")
+            time.sleep(0.1)
+        yield root
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+@pytest.fixture
+def serve_process() -> ServeProcess:
+    """Starts `scimhub serve` processes: `with serve_process(url, env=..., workers=...)`."""
+    return _serve_process

@@ -148,3 +148,13 @@ def test_event_settings(admin: Admin) -> None:
         "PATCH", "/tenants/acme/event-settings", "owner", json={"event_retention_days": 0}
     )
     assert bad.status_code == 400
+    # JSON booleans and strings are not numbers, nor numbers booleans (found by the fuzz run).
+    for wrong in (
+        {"event_retention_days": True},
+        {"audit_retention_days": "30"},
+        {"welcome_email": 1},
+        {"sso_ready_email": "yes"},
+    ):
+        bad = admin.call("PATCH", "/tenants/acme/event-settings", "owner", json=wrong)
+        assert bad.status_code == 400, wrong
+    assert admin.get("/tenants/acme/event-settings", "owner").json()["event_retention_days"] == 400

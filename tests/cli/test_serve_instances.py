@@ -5,57 +5,14 @@ period ends on both, and each process writes the token usage it counted at shutd
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 
 import httpx
 import pytest
 
 from scimhub.cli import main
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _serve(url: str) -> Iterator[str]:
-    """`scimhub serve` as its own process; yields its root URL; SIGTERM at the end (a
-    graceful shutdown, which writes the counted token usage)."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scimhub", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--database-url", url],
-        env={**os.environ, "SCIMHUB_TOKEN_USAGE_FLUSH_SECONDS": "3600"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-    root = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{root}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"scimhub serve did not start:\n{output}")
-            time.sleep(0.1)
-        yield root
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
 
 
 def _cli(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> str:
@@ -67,7 +24,9 @@ def _cli(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> str:
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_server_processes_see_revocation_and_grace_at_once(
-    database_url: str, capsys: pytest.CaptureFixture[str]
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
+    serve_process: Callable[..., AbstractContextManager[str]],
 ) -> None:
     url = database_url
     _cli(capsys, url, "tenant", "create", "acme")
@@ -85,7 +44,9 @@ def test_two_server_processes_see_revocation_and_grace_at_once(
         return response.status_code
 
     with ExitStack() as stack:
-        roots = [stack.enter_context(_serve(url)) for _ in range(2)]
+        # A graceful shutdown writes the counted token usage; none before it.
+        usage_at_exit = {"SCIMHUB_TOKEN_USAGE_FLUSH_SECONDS": "3600"}
+        roots = [stack.enter_context(serve_process(url, env=usage_at_exit)) for _ in range(2)]
         for root in roots:
             for _ in range(3):
                 assert status(root, revoked) == 200

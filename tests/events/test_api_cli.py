@@ -4,14 +4,11 @@ running the embedded worker."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
@@ -29,43 +26,6 @@ from .conftest import directory
 from .receiver import Receiver
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serve(url: str) -> Iterator[str]:
-    """`scimhub serve` as its own process; yields its root URL; SIGTERM at the end."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scimhub", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--database-url", url],
-        env={**os.environ, "SCIMHUB_WORKER_POLL_SECONDS": "0.05"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-    root = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{root}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"scimhub serve did not start:\n{output}")
-            time.sleep(0.1)
-        yield root
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
 
 
 def test_cli_webhook_add_as_a_process(db: Database, tenant: Tenant, database_url: str) -> None:
@@ -135,14 +95,18 @@ def test_in_process_subscribers_at_least_once(
 
 
 def test_scimhub_serve_runs_the_worker(
-    db: Database, tenant: Tenant, database_url: str, receiver: Receiver
+    db: Database,
+    tenant: Tenant,
+    database_url: str,
+    receiver: Receiver,
+    serve_process: Callable[..., AbstractContextManager[str]],
 ) -> None:
     """`scimhub serve` starts the embedded worker: a deactivation PATCH reaches the
     receiver with no other process running."""
     with db.write() as conn:
         add_endpoint(conn, tenant.id, receiver.url)
         token = create_token(conn, tenant.id)
-    with serve(database_url) as root:
+    with serve_process(database_url, env={"SCIMHUB_WORKER_POLL_SECONDS": "0.05"}) as root:
         auth = {"Authorization": f"Bearer {token}"}
         created = httpx.post(
             f"{root}/scim/v2/acme/Users",

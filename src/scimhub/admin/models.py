@@ -93,8 +93,8 @@ class TenantCreate(_Input):
         examples=["acme"],
     )
     name: Text | None = Field(default=None, min_length=1, max_length=200, examples=["Acme"])
-    plan_includes_scim: bool = True
-    scim_enabled: bool = True
+    plan_includes_scim: bool = Field(default=True, strict=True)
+    scim_enabled: bool = Field(default=True, strict=True)
 
 
 class TenantUpdate(_Input):
@@ -104,7 +104,9 @@ class TenantUpdate(_Input):
     status: Literal["active", "suspended"] | None = Field(
         default=None, description="Operators only."
     )
-    plan_includes_scim: bool | None = Field(default=None, description="Operators only.")
+    plan_includes_scim: bool | None = Field(
+        default=None, strict=True, description="Operators only."
+    )
 
 
 # -- SSO --------------------------------------------------------------------------------
@@ -219,6 +221,7 @@ class TokenImport(_Input):
 class TokenRegenerate(_Input):
     grace_seconds: int | None = Field(
         default=None,
+        strict=True,
         ge=0,
         le=MAX_GRACE_SECONDS,
         description="Keep the old token working this long (0 or absent: revoke it now).",
@@ -462,10 +465,12 @@ class WebhookUpdate(_Input):
     events: list[Text] | None = Field(
         default=None, description="Event types to send; `null` sends every type."
     )
-    enabled: bool | None = None
+    enabled: bool | None = Field(default=None, strict=True)
     description: Text | None = Field(default=None, max_length=500)
     rotate_secret: bool = Field(
-        default=False, description="Replace the signing secret (the response shows it)."
+        default=False,
+        strict=True,
+        description="Replace the signing secret (the response shows it).",
     )
 
 
@@ -568,10 +573,11 @@ class EventSettingsOut(BaseModel):
 
 
 class EventSettingsUpdate(_Input):
-    event_retention_days: int | None = Field(default=None, ge=1, le=3650)
-    audit_retention_days: int | None = Field(default=None, ge=1, le=3650)
-    welcome_email: bool | None = None
-    sso_ready_email: bool | None = None
+    # strict: JSON `true` is not 1, nor "1" a number (the schema says integer/boolean).
+    event_retention_days: int | None = Field(default=None, ge=1, le=3650, strict=True)
+    audit_retention_days: int | None = Field(default=None, ge=1, le=3650, strict=True)
+    welcome_email: bool | None = Field(default=None, strict=True)
+    sso_ready_email: bool | None = Field(default=None, strict=True)
     admin_emails: list[Text] | None = Field(default=None, max_length=50)
 
 
