@@ -1,4 +1,4 @@
-"""The access check's throughput and latency (issue 5): `GET
+"""The access check's throughput and latency: `GET
 /admin/v1/tenants/{tenant}/users/{id}/access` on a real uvicorn server over SQLite.
 
     python bench/access.py [--users 2000] [--requests 3000] [--threads 4]

@@ -1,4 +1,4 @@
-"""The `scimhub` commands of issue 4: tenants, SSO, SCIM switches, tokens, admin keys and
+"""The `scimhub` commands of the tenant domain: tenants, SSO, SCIM switches, tokens, admin keys and
 export; human output by default, `--json` for scripts, failures on stderr with status 1."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Two `scimhub serve` processes on one PostgreSQL database (issue 4): a token revoked
+"""Two `scimhub serve` processes on one PostgreSQL database: a token revoked
 through the CLI is refused on the very next request by both, a regenerated token's grace
 period ends on both, and each process writes the token usage it counted at shutdown."""
 

@@ -1,5 +1,5 @@
-"""Tokens, gates and provider segments over HTTP against a live server, on both backends
-(issue 4): cross-tenant refusal, revocation on the very next request (also with two
+"""Tokens, gates and provider segments over HTTP against a live server, on both backends:
+cross-tenant refusal, revocation on the very next request (also with two
 servers on one database), regenerate with and without grace, expiry, bring-your-own
 digests, each gate's 403 with its reason, `require_sso=False`, provider URLs, provider-
 bound tokens, the provider recorded on writes, and token usage written in batches."""

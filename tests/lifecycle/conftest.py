@@ -144,7 +144,7 @@ def life(database_url: str, db: Database) -> Iterator[Life]:
     settings = Settings(database_url=database_url, host="127.0.0.1", port=port)
     app = create_app(settings, db)
     granted: list[RoleGrantChange] = []
-    # What the event outbox (issue 6) will do: listen to role grant changes.
+    # Listen to role grant changes as the event outbox does (events/roles.py).
     app.state.lifecycle.grant_listeners.append(lambda _conn, change: granted.append(change))
     server = uvicorn.Server(
         uvicorn.Config(app=app, log_level="warning", lifespan="off", access_log=False)

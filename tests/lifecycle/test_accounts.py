@@ -1,5 +1,5 @@
 """Accounts: deactivation and the access check, reactivation, delete under each policy,
-restore within retention, the retention purge (issue 5, Proof)."""
+restore within retention, the retention purge."""
 
 from __future__ import annotations
 

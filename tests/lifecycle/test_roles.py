@@ -1,6 +1,6 @@
 """Groups as roles: adoption by externalId and by normalized name, privileged names,
 rename, delete, nested groups and cycles, first-sync merge then IdP master, and the
-grant changes handed to listeners (the event outbox of issue 6)."""
+grant changes handed to listeners (the event outbox listens there)."""
 
 from __future__ import annotations
 

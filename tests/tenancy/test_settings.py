@@ -1,4 +1,4 @@
-"""The settings issue 4 adds: `SCIMHUB_REQUIRE_SSO` and the usage flush interval."""
+"""The tenancy settings: `SCIMHUB_REQUIRE_SSO` and the usage flush interval."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ GROUP_UPDATED: Final = "group.updated"
 GROUP_DELETED: Final = "group.deleted"
 MEMBER_ADDED: Final = "group.member_added"
 MEMBER_REMOVED: Final = "group.member_removed"
-# Emitted by the lifecycle rules (issue 5) through `scimhub.events.emit`.
+# Emitted for the lifecycle rules' grant changes (events/roles.py, through `emit`).
 ROLE_GRANTED: Final = "role.granted"
 ROLE_REVOKED: Final = "role.revoked"
 TOKEN_CREATED: Final = "token.created"

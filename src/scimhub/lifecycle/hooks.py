@@ -10,7 +10,7 @@
   rename, unmap).
 
 Role grant changes go to `grant_listeners`: callables `(conn, RoleGrantChange)` run in
-the write's transaction. The event outbox (issue 6) registers one there to emit "role
+the write's transaction. The event outbox registers one there (events/roles.py) to emit "role
 granted / revoked" events; with no listener nothing is computed for member deltas."""
 
 from __future__ import annotations

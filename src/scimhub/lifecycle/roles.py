@@ -12,7 +12,7 @@
   grants refer to it); deleting a group unmaps its role, so the grants that came
   through the group end with its memberships.
 
-`RoleGrantChange` is what a grant change looks like to the event outbox (issue 6):
+`RoleGrantChange` is what a grant change looks like to the event outbox (events/roles.py):
 see `LifecycleHooks.grant_listeners`."""
 
 from __future__ import annotations
