@@ -159,6 +159,10 @@ def test_create_with_expiry_and_provider(admin: Admin) -> None:
     assert admin.scim("GET", "/okta/Users", created["token"]).status_code == 200
     assert admin.scim("GET", "/Users", created["token"]).status_code == 401
     assert admin.scim("GET", "/entra/Users", created["token"]).status_code == 401
+    # A bare number is not taken for Unix time: expires_at is an ISO 8601 date-time.
+    in_a_year = int((datetime.now(UTC) + timedelta(days=365)).timestamp())
+    refused = admin.post("/tenants/acme/tokens", json={"expires_at": in_a_year})
+    assert refused.status_code == 400
 
 
 def test_import_a_digest(admin: Admin) -> None:

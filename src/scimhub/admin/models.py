@@ -3,10 +3,11 @@ document). Field names are snake_case; times are RFC 3339 in UTC."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from scimhub.events.endpoints import Endpoint
 from scimhub.events.tenant_settings import TenantSettings
@@ -48,7 +49,21 @@ def _future(value: datetime) -> datetime:
 
 
 Text = Annotated[str, AfterValidator(_storable)]
-FutureTime = Annotated[datetime, AfterValidator(_future)]
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_8601(value: Any) -> Any:
+    """Pydantic reads a bare number as Unix time; the API documents an ISO 8601
+    date-time (OpenAPI `format: date-time`), so a number is refused, not guessed at."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _DATE.match(value.strip())):
+        return value
+    raise ValueError("expected an ISO 8601 date-time, e.g. 2026-11-23T06:00:00Z")
+
+
+# A date-time (a query parameter or a body field): ISO 8601 only.
+Instant = Annotated[datetime, BeforeValidator(_iso_8601)]
+
+FutureTime = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_future)]
 
 TenantRole = Literal["owner", "admin", "security-admin", "member"]
 

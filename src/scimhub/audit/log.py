@@ -31,7 +31,7 @@ SECRET_NAMES = frozenset({"password", "secret", "token", "client_secret", "api_k
 REDACTED = "[redacted]"
 
 
-def _text(value: str) -> str:
+def stored_text(value: str) -> str:
     # PostgreSQL refuses U+0000 in text and jsonb; a refused request may well carry one.
     return value.replace("\x00", "\ufffd")
 
@@ -41,13 +41,13 @@ def redact(value: Any) -> Any:
     U+0000 replaced, which PostgreSQL cannot store)."""
     if isinstance(value, dict):
         return {
-            _text(str(k)): REDACTED if str(k).lower() in SECRET_NAMES else redact(v)
+            stored_text(str(k)): REDACTED if str(k).lower() in SECRET_NAMES else redact(v)
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, str):
-        return _text(value)
+        return stored_text(value)
     return value
 
 
@@ -70,7 +70,7 @@ def _row(entry: Entry, now: datetime) -> dict[str, Any]:
     origin = entry.origin
 
     def clean(value: str | None, limit: int) -> str | None:
-        return _text(value[:limit]) if value else None
+        return stored_text(value[:limit]) if value else None
 
     return {
         "tenant_id": entry.tenant_id,
@@ -80,7 +80,7 @@ def _row(entry: Entry, now: datetime) -> dict[str, Any]:
         "actor": clean(origin.actor, 200),
         "request_id": clean(origin.request_id, 64),
         "user_agent": clean(origin.user_agent, 500),
-        "operation": _text(entry.operation),
+        "operation": stored_text(entry.operation),
         "resource_type": entry.resource_type,
         "resource_id": clean(entry.resource_id, 64),
         "before": redact(entry.before),

@@ -13,7 +13,8 @@ from fastapi.responses import StreamingResponse
 
 from scimhub.admin.deps import Context, Manager
 from scimhub.admin.errors import error_responses
-from scimhub.admin.models import AuditPage, AuditRecordOut
+from scimhub.admin.models import AuditPage, AuditRecordOut, Instant
+from scimhub.audit.log import stored_text
 from scimhub.audit.query import MAX_LIMIT, AuditQuery, query
 from scimhub.db.engine import Database
 
@@ -39,8 +40,9 @@ def _query(
         since=since,
         until=until,
         resource_type=resource_type,
-        resource_id=resource_id,
-        actor=actor,
+        # The trail stores U+0000 as U+FFFD (PostgreSQL refuses it); search alike.
+        resource_id=stored_text(resource_id) if resource_id is not None else None,
+        actor=stored_text(actor) if actor is not None else None,
         outcome=outcome,
         source=source,
         before=cursor,
@@ -60,8 +62,8 @@ def _query(
 def read_audit(
     access: Manager,
     ctx: Context,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     resource_type: Annotated[str | None, Query(pattern="^(User|Group)$")] = None,
     resource_id: Text = None,
     actor: Text = None,
@@ -102,8 +104,8 @@ def _lines(db: Database, tenant_id: str, q: AuditQuery) -> Iterator[bytes]:
 def export_audit(
     access: Manager,
     ctx: Context,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     resource_type: Annotated[str | None, Query(pattern="^(User|Group)$")] = None,
     resource_id: Text = None,
     actor: Text = None,
