@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -17,62 +14,22 @@ import pytest
 from scimhub.cli import main
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+def served(
+    tmp_path: Path, serve_process: Callable[..., AbstractContextManager[str]]
+) -> Iterator[tuple[str, str]]:
     """A fresh SQLite file that `serve` migrates itself, with a tenant and a token."""
     url = f"sqlite:///{tmp_path / 'served.db'}"
-    port = _free_port()
-    env = {**os.environ, "SCIMHUB_DATABASE_URL": "sqlite:////nonexistent/ignored.db"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scimhub",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--database-url",
-            url,
-            "--workers",
-            "2",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"scimhub serve did not start:\n{output}")
-            time.sleep(0.2)
+    # The command line's --database-url wins over the environment.
+    ignored = {"SCIMHUB_DATABASE_URL": "sqlite:////nonexistent/ignored.db"}
+    with serve_process(url, env=ignored, workers=2) as base:
         # `serve` migrated the new file, so the other commands work on it.
         assert main(["tenant", "create", "acme", "--database-url", url]) == 0
         # Tokens are issued once the tenant's SSO connection is active.
         sso = ["--tenant", "acme", "--database-url", url]
         assert main(["sso", "set", *sso, "--protocol", "saml", "--idp-id", "https://idp"]) == 0
         assert main(["sso", "verify", *sso]) == 0
-        token = _token(url)
-        yield base, token
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
+        yield base, _token(url)
 
 
 def _token(url: str) -> str:

@@ -26,7 +26,6 @@ Processor = Callable[[Any], Any] | None
 @dataclass(frozen=True, slots=True)
 class _Plan:
     sql: str
-    compiled: SQLCompiler
     # Bind names in the order the driver takes them (None: the driver takes a dict).
     order: tuple[str, ...] | None
     binds: tuple[_Bind, ...]
@@ -59,7 +58,7 @@ def _plan(statement: ClauseElement, dialect: Dialect, keys: Sequence[str] | None
     results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
     row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None
     order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-    return _Plan(compiled.string, compiled, order, tuple(binds), results, row)
+    return _Plan(compiled.string, order, tuple(binds), results, row)
 
 
 class Prepared:
