@@ -17,7 +17,7 @@ $(BIN)/.installed: pyproject.toml
 run: $(BIN)/.installed
 	$(BIN)/scimhub db upgrade --database-url '$(DATABASE_URL)'
 	$(BIN)/scimhub demo --database-url '$(DATABASE_URL)' --base-url 'http://$(HOST):$(PORT)'
-	$(BIN)/scimhub serve --host $(HOST) --port $(PORT) --database-url '$(DATABASE_URL)'
+	SCIMHUB_ACCESS_LOG=true $(BIN)/scimhub serve --host $(HOST) --port $(PORT) --database-url '$(DATABASE_URL)'
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check src tests bench

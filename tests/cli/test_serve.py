@@ -78,3 +78,25 @@ def test_serve_answers_scim_over_http_with_two_workers(served: tuple[str, str]) 
                 )
                 assert page.status_code == 200, page.text
                 assert page.json()["Resources"][0]["userName"] == "linus@example.com"
+
+
+@pytest.mark.parametrize(("env", "expected"), [(None, False), ("true", True), ("0", False)])
+def test_the_access_log_is_off_unless_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str | None, expected: bool
+) -> None:
+    # Every SCIM write and refusal is in the audit trail; a line per request on stdout
+    # is the operator's choice (SCIMHUB_ACCESS_LOG), as in gunicorn.
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(kw))
+    if env is None:
+        monkeypatch.delenv("SCIMHUB_ACCESS_LOG", raising=False)
+    else:
+        monkeypatch.setenv("SCIMHUB_ACCESS_LOG", env)
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    # `serve` exports the URL for its worker processes; monkeypatch restores it after.
+    monkeypatch.setenv("SCIMHUB_DATABASE_URL", url)
+    assert main(["serve", "--database-url", url]) == 0
+    assert len(calls) == 1
+    assert calls[0]["access_log"] is expected

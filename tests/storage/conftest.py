@@ -42,8 +42,10 @@ def recorded(db: Database) -> Iterator[Statements]:
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
             statements.executed.append((statement, parameters))
 
-    event.listen(db.engine, "before_cursor_execute", record)
+    for engine in db.engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+        for engine in db.engines:
+            event.remove(engine, "before_cursor_execute", record)

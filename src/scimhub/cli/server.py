@@ -38,6 +38,7 @@ def _serve(args: argparse.Namespace) -> None:
         port=settings.port,
         workers=settings.workers,
         log_level="info",
+        access_log=settings.access_log,
     )
 
 
