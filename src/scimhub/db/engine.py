@@ -77,6 +77,7 @@ class Database:
         self.dialect = parsed.get_backend_name()
         on_file = bool(parsed.database) and parsed.database != ":memory:"
         self._write_engine: Engine | None = None
+        self._write_connection: Connection | None = None
         if self.dialect == "sqlite":
             if on_file:
                 Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
@@ -151,8 +152,18 @@ class Database:
             with self.engine.begin() as conn:
                 yield conn
             return
-        with self._write_lock, self._writer.begin() as conn:
-            yield conn
+        with self._write_lock:
+            if self._write_engine is None:
+                with self._writer.begin() as conn:
+                    yield conn
+                return
+            # SQLite's one writer connection stays checked out between transactions:
+            # a pool checkout and a new `Connection` per write cost more than BEGIN.
+            held = self._write_connection
+            if held is None or held.closed or held.invalidated:
+                held = self._write_connection = self._writer.connect()
+            with held.begin():
+                yield held
 
     @property
     def engines(self) -> tuple[Engine, ...]:
@@ -161,5 +172,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        with self._write_lock:
+            if self._write_connection is not None:
+                self._write_connection.close()
+                self._write_connection = None
         if self._write_engine is not None:
             self._write_engine.dispose()
