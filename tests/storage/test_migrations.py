@@ -34,7 +34,7 @@ from scimhub.tenancy.tenants import get_tenant
 from scimhub.tenancy.tokens import authenticate, digest, list_tokens
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAD = "0004"
+HEAD = "0005"
 
 
 def test_schema_matches_the_tables(database_url: str) -> None:
@@ -245,5 +245,56 @@ def test_0002_downgrades_and_upgrades_again(empty_database_url: str) -> None:
         migrate.upgrade(url)
         with db.read() as conn:
             assert authenticate(conn, "acme", OLD_TOKEN) is not None
+    finally:
+        db.dispose()
+
+
+def test_0005_keeps_the_outbox_working(empty_database_url: str) -> None:
+    # Events published and unpublished under 0004 stay in the feed and the queue.
+    from scimhub.db.tables import events
+    from scimhub.events.dispatch import dispatch
+    from scimhub.events.feed import read_feed
+    from scimhub.settings import Settings
+
+    url = empty_database_url
+    migrate.upgrade(url, "0004")
+    db = Database(url)
+    try:
+        with db.write() as conn:
+            conn.execute(insert(tenants).values(id="t-1", slug="acme", name="Acme", created_at=OLD))
+            for seq, feed_seq in ((1, 1), (2, 2), (3, None), (4, None)):
+                conn.execute(
+                    insert(events).values(
+                        seq=seq,
+                        id=f"evt_{seq}",
+                        tenant_id="t-1",
+                        type="user.created",
+                        resource_key=f"User:{seq}",
+                        occurred_at=OLD,
+                        payload={"id": f"evt_{seq}"},
+                        feed_seq=feed_seq,
+                    )
+                )
+        migrate.upgrade(url)
+        assert migrate.current(url) == HEAD
+        assert dispatch(db, Settings(database_url=url)) == 2
+        with db.read() as conn:
+            feed, cursor = read_feed(conn, "t-1", 0, 10)
+        assert [(e["id"], e["sequence"]) for e in feed] == [
+            ("evt_1", 1),
+            ("evt_2", 2),
+            ("evt_3", 3),
+            ("evt_4", 4),
+        ]
+        assert cursor == 4
+        config = migrate._config(url)
+        with db.write() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0004")
+        assert migrate.current(url) == "0004"
+        migrate.upgrade(url)
+        with db.read() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
     finally:
         db.dispose()

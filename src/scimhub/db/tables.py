@@ -36,6 +36,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -476,6 +477,13 @@ tenant_settings = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
+
+def _published(published: bool) -> dict[str, Any]:
+    """A partial index over published (`feed_seq` set) or unpublished events."""
+    where = text("feed_seq IS NOT NULL" if published else "feed_seq IS NULL")
+    return {"sqlite_where": where, "postgresql_where": where}
+
+
 # The outbox and the event feed in one table. A write inserts its events here in its own
 # transaction (`seq` in insertion order); the dispatcher later gives each committed
 # event its `feed_seq` (one dispatcher at a time, so feed order is commit-safe: a feed
@@ -497,10 +505,13 @@ events = Table(
     Column("occurred_at", UTCDateTime(), nullable=False),
     Column("payload", JSON_DOC, nullable=False),
     Column("feed_seq", BigInteger(), nullable=True),
-    Index("uq_events_id", "id", unique=True),
-    Index("uq_events_feed_seq", "feed_seq", unique=True),
-    Index("ix_events_tenant_feed_seq", "tenant_id", "feed_seq"),
-    Index("ix_events_occurred_at", "occurred_at"),
+    # The feed, subscribers and retention read published events only: their indexes
+    # are written when the dispatcher publishes a batch, not by each write (migration
+    # 0005). The dispatcher's queue is the partial index over unpublished events.
+    Index("uq_events_feed_seq", "feed_seq", unique=True, **_published(True)),
+    Index("ix_events_tenant_feed_seq", "tenant_id", "feed_seq", **_published(True)),
+    Index("ix_events_occurred_at", "occurred_at", **_published(True)),
+    Index("ix_events_unpublished", "seq", **_published(False)),
     sqlite_autoincrement=True,
 )
 

@@ -36,7 +36,8 @@ _UNPUBLISHED = (
 # With email configured, the payloads too (emails_for reads them); decoding every
 # payload costs more than publishing the event, so only then.
 _UNPUBLISHED_WITH_PAYLOAD = _UNPUBLISHED.add_columns(events.c.payload)
-_TOP = select(func.max(events.c.feed_seq))
+# `IS NOT NULL` lets the planner use the partial index over published events.
+_TOP = select(func.max(events.c.feed_seq)).where(events.c.feed_seq.is_not(None))
 _PUBLISH = Prepared(
     update(events)
     .where(events.c.seq == bindparam("b_seq"))

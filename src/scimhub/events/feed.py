@@ -55,7 +55,9 @@ def read_feed(
         # Nothing of these types: move the cursor past what was looked at, so the next
         # poll does not scan it again.
         top = conn.execute(
-            select(func.max(events.c.feed_seq)).where(events.c.tenant_id == tenant_id)
+            select(func.max(events.c.feed_seq)).where(
+                events.c.tenant_id == tenant_id, events.c.feed_seq.is_not(None)
+            )
         ).scalar()
         return out, max(after, int(top or 0))
     return out, after

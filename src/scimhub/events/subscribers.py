@@ -82,7 +82,9 @@ def run_subscribers(db: Database) -> int:
             cursor = conn.execute(
                 select(event_cursors.c.feed_seq).where(event_cursors.c.name == sub.name)
             ).scalar()
-            top = conn.execute(select(func.max(events.c.feed_seq))).scalar()
+            top = conn.execute(
+                select(func.max(events.c.feed_seq)).where(events.c.feed_seq.is_not(None))
+            ).scalar()
             rows: Sequence[Row[Any, Any, Any]] = ()
             if cursor is not None:
                 rows = conn.execute(
