@@ -59,10 +59,20 @@ class WalCheckpointer:
             log.exception("final WAL checkpoint failed")
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.checkpoint()
-            except sqlite3.Error:
-                # The next round retries; a request connection checkpoints past the
-                # fallback meanwhile, so the WAL cannot grow without bound.
-                log.exception("WAL checkpoint failed")
+        conn: sqlite3.Connection | None = None
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    if conn is None:
+                        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error:
+                    # The next round retries; a request connection checkpoints past the
+                    # fallback meanwhile, so the WAL cannot grow without bound.
+                    log.exception("WAL checkpoint failed")
+                    if conn is not None:
+                        conn.close()
+                        conn = None
+        finally:
+            if conn is not None:
+                conn.close()

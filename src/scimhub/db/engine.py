@@ -25,6 +25,14 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# How often the server checkpoints the WAL (db/checkpoint.py). A checkpoint syncs the
+# WAL to disk first, and the writer stalls while that write-back runs (most likely on
+# WAL pages under write-back): with a checkpoint a second the server sat idle 11-14% of
+# the time under a stream of creates, 2-4% with no checkpoints at all. Every 250 ms,
+# each sync is a quarter as long and the idle share 4-7% (docs/benchmarks.md). A
+# checkpoint with no new frames to copy syncs nothing.
+CHECKPOINT_INTERVAL_SECONDS = 0.25
+
 # The page cache of the one connection that writes (see `Database`), in KiB. SQLite's
 # default (2 MiB) holds little more than the interior pages of a large tenant's indexes.
 WRITER_CACHE_KIB = 32_768
@@ -112,7 +120,9 @@ class Database:
         self._ambient = threading.local()
         self.checkpointer: WalCheckpointer | None = None
         if self.dialect == "sqlite" and on_file:
-            self.checkpointer = WalCheckpointer(str(parsed.database), interval=1.0)
+            self.checkpointer = WalCheckpointer(
+                str(parsed.database), interval=CHECKPOINT_INTERVAL_SECONDS
+            )
 
     @contextmanager
     def request(self, *, write: bool) -> Iterator[Connection]:
