@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 from scimhub.db.engine import Database
 from scimhub.db.tables import events
 from scimhub.events import worker as worker_module
+from scimhub.events.endpoints import add_endpoint
 from scimhub.events.worker import LINGER_SECONDS, Worker
 from scimhub.tenancy.tenants import Tenant
 
 from .conftest import directory, fast_settings
+from .receiver import Receiver
 
 
 def test_a_stream_of_writes_is_published_in_batches(
@@ -57,3 +59,27 @@ def test_a_stream_of_writes_is_published_in_batches(
     # Back to back, every write would have been a round of its own; lingering, there is
     # at most one publishing round per LINGER_SECONDS (and one to start).
     assert len(rounds) <= elapsed / LINGER_SECONDS + 1
+
+
+def test_the_worker_lingers_only_when_nothing_else_is_due(
+    db: Database, tenant: Tenant, database_url: str, receiver: Receiver
+) -> None:
+    # Lingering after a round that started deliveries capped an endpoint at one claim
+    # (8 deliveries) per LINGER_SECONDS: webhooks fell seconds behind at 100 writes/s.
+    settings = fast_settings(database_url)
+    people = directory(db, settings, tenant.id)
+    worker = Worker(settings, db, name="linger")
+    try:
+        people.create_user("quiet@example.com")
+        assert worker.run_once() is True
+        assert worker._linger is True  # published, nothing to deliver
+        with db.write() as conn:
+            add_endpoint(conn, tenant.id, receiver.url)
+        people.create_user("hooked@example.com")
+        assert worker.run_once() is True
+        assert worker.inflight or receiver.received  # a delivery started
+        assert worker._linger is False
+        worker.drain()
+        assert [r.event["type"] for r in receiver.received] == ["user.created"]
+    finally:
+        worker.stop()

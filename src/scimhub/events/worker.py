@@ -36,12 +36,13 @@ RETENTION_EVERY_SECONDS = 3600.0
 # against 3 ms once analyzed. The worker analyzes the queue tables itself after this
 # many new events (docs/benchmarks.md, "Deactivation → webhook latency").
 ANALYZE_EVERY_EVENTS = 200
-# After a round that published less than a full batch, the worker waits this long
-# before the next one, so that events written meanwhile are published together. A
-# round costs a few transactions whatever it publishes: run back to back under a steady
-# stream of writes, rounds published one or two events each and took 0.2-0.4 ms of the
-# server's CPU per SCIM write; batched, a few µs (docs/benchmarks.md, "POST /Users").
-# It adds at most this much to an event's way to its webhooks.
+# After a round that only published less than a full batch (no delivery, email or
+# subscriber due), the worker waits this long before the next one, so that events
+# written meanwhile are published together. A round costs a few transactions whatever
+# it publishes: run back to back under a steady stream of writes, rounds published one
+# or two events each and took 0.2-0.4 ms of the server's CPU per SCIM write. With
+# webhooks to deliver the worker does not linger (each round then claims the new
+# deliveries; lingering there capped an endpoint at 8 deliveries per 50 ms).
 LINGER_SECONDS = 0.05
 
 
@@ -64,7 +65,7 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._last_purge = 0.0
         self._unanalyzed = 0
-        self._full_batch = False
+        self._linger = False
 
     # -- one round ---------------------------------------------------------------------
 
@@ -73,16 +74,18 @@ class Worker:
         up to `wait_seconds` for one), send email, run subscribers. True if anything
         was done."""
         published = dispatch(self.db, self.settings)
-        self._full_batch = published >= BATCH
-        busy = published > 0
         self._unanalyzed += published
         if self._unanalyzed >= ANALYZE_EVERY_EVENTS and self.db.dialect == "postgresql":
             self._unanalyzed = 0
             analyze_queues(self.db)
-        busy = self._start_deliveries() or busy
-        busy = self._collect(wait_seconds) or busy
-        busy = email.drain(self.db, self.name, self.settings) > 0 or busy
-        busy = run_subscribers(self.db) > 0 or busy
+        other_work = self._start_deliveries()
+        other_work = self._collect(wait_seconds) or other_work
+        other_work = email.drain(self.db, self.name, self.settings) > 0 or other_work
+        other_work = run_subscribers(self.db) > 0 or other_work
+        # Only a round that did nothing but publish part of a batch lingers: deliveries,
+        # emails and subscribers due now never wait for it.
+        self._linger = 0 < published < BATCH and not other_work
+        busy = published > 0 or other_work
         if time.monotonic() - self._last_purge > RETENTION_EVERY_SECONDS:
             self._last_purge = time.monotonic()
             retention.purge(self.db)
@@ -139,7 +142,7 @@ class Worker:
                 busy = False
             if not busy and not self.inflight:
                 self._stop.wait(poll)
-            elif not self._full_batch and not self.inflight:
+            elif self._linger and not self.inflight:
                 self._stop.wait(min(LINGER_SECONDS, poll))
         # Let attempts in flight finish and record them, so a clean stop loses nothing
         # (a killed worker's leases expire instead).
