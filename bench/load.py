@@ -1,7 +1,7 @@
 """Bulk loading straight into the tables: 1,000,000 users over HTTP would take too long.
 
 Users are built with the same code the store runs on a POST: `normalize` for the data
-dict, then `scimhub.resources.users._columns` / `_email_rows` for the `users` and
+dict, then `scimhub.resources.users._columns` / `email_rows` for the `users` and
 `user_emails` rows (private helpers, reused so the rows cannot drift from the store's;
 `verify.py` also compares a loaded row with one the server wrote). Rows go in with
 SQLAlchemy Core executemany on SQLite and COPY on PostgreSQL. Groups are created with
@@ -28,7 +28,7 @@ from scimhub.db.engine import Database
 from scimhub.db.migrate import upgrade
 from scimhub.db.tables import user_emails, users
 from scimhub.resources.groups import GroupStore
-from scimhub.resources.users import _columns, _email_rows
+from scimhub.resources.users import _columns, email_rows
 from scimhub.scim.resource import normalize
 from scimhub.scim.schema import GROUP, GROUP_URN, USER, USER_URN
 from scimhub.tenancy.tenants import create_tenant
@@ -75,7 +75,7 @@ def user_rows(
         "version": 1,
         **_columns(data),
     }
-    return row, _email_rows(tenant_id, id, data)
+    return row, email_rows(tenant_id, id, data)
 
 
 @dataclass(slots=True)

@@ -20,7 +20,7 @@ from scimhub.db.engine import Database
 from scimhub.lifecycle.hooks import LifecycleHooks
 from scimhub.resources.changes import ChangeObserver
 from scimhub.resources.service import ResourceService
-from scimhub.scim.schema import RESOURCE_TYPES, USER
+from scimhub.scim.schema import RESOURCE_TYPES
 from scimhub.settings import Settings
 from scimhub.tenancy import principals
 from scimhub.tenancy.principals import Principal
@@ -56,25 +56,22 @@ class AdminContext:
     lifecycle: LifecycleHooks | None = None
     # The audit and event observers of every write made through the services.
     observers: tuple[ChangeObserver, ...] = ()
-    # The SCIM services the directory routes read through, built once (by type name).
+    # The SCIM services, built once (by type name), under the lifecycle rules: the
+    # directory routes read through them, the account routes write users through them.
     services: dict[str, ResourceService] = field(init=False)
     # The lifecycle rules in use (`lifecycle`, or a set of its own).
     rules: LifecycleHooks = field(init=False)
-    # Users written by the admin API (SCIM disabled), under the lifecycle rules.
-    lifecycle_users: ResourceService = field(init=False)
 
     def __post_init__(self) -> None:
+        hooks = self.lifecycle or LifecycleHooks(self.db.dialect)
+        object.__setattr__(self, "rules", hooks)  # frozen: set once, here
         services = {
-            rt.name: ResourceService(self.db, self.settings, rt, self.observers)
+            rt.name: ResourceService(
+                self.db, self.settings, rt, observers=self.observers, hooks=hooks
+            )
             for rt in RESOURCE_TYPES
         }
-        object.__setattr__(self, "services", services)  # frozen: set once, here
-        hooks = self.lifecycle or LifecycleHooks(self.db.dialect)
-        object.__setattr__(self, "rules", hooks)
-        users = ResourceService(
-            self.db, self.settings, USER, observers=[hooks, *self.observers], hooks=hooks
-        )
-        object.__setattr__(self, "lifecycle_users", users)
+        object.__setattr__(self, "services", services)
 
     def key_use_due(self, key_id: str | None) -> bool:
         """Whether `record_key_use` would write (at most once a minute per key)."""
@@ -169,10 +166,14 @@ def tenant_manager(access: Reader) -> TenantAccess:
 Manager = Annotated[TenantAccess, Depends(tenant_manager)]
 
 
+def administers(principal: Principal) -> bool:
+    """Operators, and the owners and admins of the tenant the principal reached."""
+    return principal.is_operator or principal.role in ("owner", "admin")
+
+
 def tenant_admin(access: Reader) -> TenantAccess:
     """Owners and admins of the tenant, and operators (renaming the tenant)."""
-    principal = access.principal
-    if not (principal.is_operator or principal.role in ("owner", "admin")):
+    if not administers(access.principal):
         raise forbidden(f"this needs the {RENAME_ROLES} role (or an operator key)")
     return access
 

@@ -32,18 +32,6 @@ def _purge(args: argparse.Namespace) -> None:
         print(purge_expired(conn))
 
 
-def _policy_dict(conn: Any, tenant_id: str) -> dict[str, Any]:
-    policy = policies.get_policy(conn, tenant_id)
-    return {
-        "delete_policy": policy.delete_policy,
-        "retention_days": policy.retention_days,
-        "linking_policy": policy.linking_policy,
-        "default_role_key": policy.default_role_key,
-        "first_sync_done": policy.first_sync_done,
-        "verified_domains": policies.list_domains(conn, tenant_id),
-    }
-
-
 def _print(args: argparse.Namespace, shown: dict[str, Any]) -> None:
     if args.json:
         print_json(shown)
@@ -54,7 +42,7 @@ def _print(args: argparse.Namespace, shown: dict[str, Any]) -> None:
 def _show(args: argparse.Namespace) -> None:
     with database(args) as db, db.read() as conn:
         tenant = require_tenant(conn, args.tenant)
-        _print(args, _policy_dict(conn, tenant.id))
+        _print(args, policies.describe(conn, tenant.id))
 
 
 def _set(args: argparse.Namespace) -> None:
@@ -74,7 +62,7 @@ def _set(args: argparse.Namespace) -> None:
     with database(args) as db, db.write() as conn:
         tenant = require_tenant(conn, args.tenant)
         policies.update_policy(conn, tenant.id, **given)
-        _print(args, _policy_dict(conn, tenant.id))
+        _print(args, policies.describe(conn, tenant.id))
 
 
 def _domain(args: argparse.Namespace) -> None:
@@ -84,7 +72,7 @@ def _domain(args: argparse.Namespace) -> None:
             policies.add_domain(conn, tenant.id, args.domain)
         elif not policies.remove_domain(conn, tenant.id, args.domain):
             raise CliError(f"no verified domain {args.domain!r}")
-        _print(args, _policy_dict(conn, tenant.id))
+        _print(args, policies.describe(conn, tenant.id))
 
 
 def register(

@@ -32,12 +32,15 @@ class WalCheckpointer:
         """One checkpoint: (busy, WAL frames, frames checkpointed), as SQLite reports."""
         if mode not in ("PASSIVE", "TRUNCATE"):
             raise ValueError(mode)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn = self._connect()
         try:
             busy, frames, done = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
         finally:
             conn.close()
         return int(busy), int(frames), int(done)
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30, isolation_level=None)
 
     def start(self) -> None:
         if self._thread is not None:
@@ -64,7 +67,7 @@ class WalCheckpointer:
             while not self._stop.wait(self.interval):
                 try:
                     if conn is None:
-                        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                        conn = self._connect()
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 except sqlite3.Error:
                     # The next round retries; a request connection checkpoints past the

@@ -5,18 +5,14 @@ writes none."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from scimhub.db.tables import account_links, account_states
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
+from scimhub.resources.sqlpaging import utcnow
 
 _UPDATE_STATE = sa.update(account_states).where(
     account_states.c.user_id == sa.bindparam("b_user_id")
@@ -67,33 +63,6 @@ def record_link(
             linked_at=utcnow(),
         )
     )
-
-
-def links_of(conn: Connection, tenant_id: str, user_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        sa.select(
-            account_links.c.matched_by,
-            account_links.c.target,
-            account_links.c.provider,
-            account_links.c.actor,
-            account_links.c.linked_at,
-        )
-        .where(account_links.c.tenant_id == tenant_id, account_links.c.user_id == user_id)
-        .order_by(account_links.c.pk)
-    )
-    return [dict(r._mapping) for r in rows]
-
-
-def state_of(conn: Connection, user_id: str) -> dict[str, Any] | None:
-    row = conn.execute(
-        sa.select(
-            account_states.c.sessions_revoked_at,
-            account_states.c.app_created,
-            account_states.c.linked_at,
-            account_states.c.app_attributes,
-        ).where(account_states.c.user_id == user_id)
-    ).first()
-    return dict(row._mapping) if row else None
 
 
 def forget(conn: Connection, user_ids: list[str]) -> None:

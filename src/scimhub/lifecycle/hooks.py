@@ -23,10 +23,11 @@ from sqlalchemy import Connection
 
 from scimhub.db.tables import memberships
 from scimhub.lifecycle import appowned, linking, retention, roles
-from scimhub.lifecycle.accounts import record_link, revoke_sessions, set_state, utcnow
+from scimhub.lifecycle.accounts import record_link, revoke_sessions, set_state
 from scimhub.lifecycle.policies import get_policy
 from scimhub.lifecycle.roles import RoleGrantChange
 from scimhub.resources.changes import Action, Change, Origin
+from scimhub.resources.sqlpaging import utcnow
 from scimhub.resources.store import Stored
 from scimhub.resources.users import UserStore
 from scimhub.scim.errors import Conflict, Uniqueness

@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from scimhub.db.tables import lifecycle_policies, roles, verified_domains
+from scimhub.db.tables import lifecycle_policies, verified_domains
+from scimhub.lifecycle.roles import get_role
 from scimhub.tenancy.errors import InvalidInput
 
 DeletePolicy = Literal["deprovision", "purge"]
@@ -92,14 +93,10 @@ def update_policy(
     if default_role_key is not _UNSET:
         if default_role_key is not None:
             assert isinstance(default_role_key, str)
-            row = conn.execute(
-                sa.select(roles.c.privileged).where(
-                    roles.c.tenant_id == tenant_id, roles.c.key == default_role_key
-                )
-            ).first()
-            if row is None:
+            role = get_role(conn, tenant_id, default_role_key)
+            if role is None:
                 raise InvalidInput(f"no role {default_role_key!r} in this tenant")
-            if row.privileged:
+            if role.privileged:
                 # Every account would hold it, SCIM-provisioned ones included.
                 raise InvalidInput("a privileged role (owner, admin) cannot be the default role")
         changes["default_role_key"] = default_role_key
@@ -165,3 +162,16 @@ def remove_domain(conn: Connection, tenant_id: str, domain: str) -> bool:
         )
     ).rowcount
     return bool(deleted)
+
+
+def describe(conn: Connection, tenant_id: str) -> dict[str, Any]:
+    """The policy and the verified domains, as the admin API and the CLI show them."""
+    policy = get_policy(conn, tenant_id)
+    return {
+        "delete_policy": policy.delete_policy,
+        "retention_days": policy.retention_days,
+        "linking_policy": policy.linking_policy,
+        "default_role_key": policy.default_role_key,
+        "first_sync_done": policy.first_sync_done,
+        "verified_domains": list_domains(conn, tenant_id),
+    }

@@ -20,7 +20,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from scimhub.db.engine import Database
 from scimhub.db.tables import (
@@ -30,16 +29,14 @@ from scimhub.db.tables import (
     retained_emails,
     retained_users,
     role_grants,
-    user_emails,
     users,
 )
 from scimhub.lifecycle.accounts import forget, revoke_sessions
 from scimhub.lifecycle.policies import DEFAULT_RETENTION_DAYS
-from scimhub.resources import sqlpaging
+from scimhub.lifecycle.roles import delete_hand_grants
 from scimhub.resources.sqlpaging import chunks, utcnow
 from scimhub.resources.store import Stored
-from scimhub.resources.users import columns_of, email_rows
-from scimhub.scim.errors import Uniqueness
+from scimhub.resources.users import UserStore, email_rows
 
 log = logging.getLogger("scimhub.lifecycle")
 
@@ -106,30 +103,20 @@ def restore(
     ).first()
     if row is None:
         return None
-    sqlpaging.check_storable(data)
-    columns = columns_of(data)
     now = utcnow()
     version = row.version + 1
-    try:
-        conn.execute(
-            sa.insert(users).values(
-                id=id,
-                tenant_id=tenant_id,
-                created=row.created,
-                last_modified=now,
-                version=version,
-                created_provider=row.created_provider,
-                updated_provider=provider,
-                **columns,
-            )
-        )
-    except IntegrityError as exc:
-        if sqlpaging.violates(exc, "uq_users_tenant_user_name_ci", "user_name_ci"):
-            raise Uniqueness("userName is already taken") from exc
-        raise
-    emails = email_rows(tenant_id, id, data)
-    if emails:
-        conn.execute(sa.insert(user_emails), emails)
+    UserStore(conn.dialect.name).write_row(
+        conn,
+        tenant_id,
+        id,
+        data,
+        created=row.created,
+        last_modified=now,
+        version=version,
+        created_provider=row.created_provider,
+        updated_provider=provider,
+        check_user_name=False,
+    )
     _restore_memberships(conn, tenant_id, id, list(row.group_ids or []), provider)
     conn.execute(sa.delete(retained_users).where(retained_users.c.id == id))
     return Stored(id, version, row.created, now, data)
@@ -179,7 +166,7 @@ def purge_account(conn: Connection, user_id: str) -> None:
     """What the "purge" delete policy (and the end of retention) removes besides the
     user row: hand grants and app-side state. The record of links stays (no personal
     data: ids, provider, time)."""
-    conn.execute(sa.delete(role_grants).where(role_grants.c.user_id == user_id))
+    delete_hand_grants(conn, user_id)
     forget(conn, [user_id])
 
 

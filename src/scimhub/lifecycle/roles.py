@@ -150,13 +150,6 @@ def create_app_role(
     )
 
 
-def ensure_privileged_roles(conn: Connection, tenant_id: str) -> None:
-    """`owner` and `admin` exist in every tenant that uses roles (created on first use)."""
-    for key in sorted(PRIVILEGED_KEYS):
-        if get_role(conn, tenant_id, key) is None:
-            _insert(conn, tenant_id, key, key.capitalize(), source="app", privileged=True)
-
-
 # -- groups as roles ----------------------------------------------------------------------
 
 _BY_EXTERNAL_ID = sa.select(*_COLUMNS).where(
@@ -235,7 +228,6 @@ class Grant:
     role_key: str
     source: GrantSource
     via_group: str | None = None
-    privileged: bool = False
 
 
 def grant(

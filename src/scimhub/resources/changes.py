@@ -77,3 +77,6 @@ class WriteHooks(Protocol):
         self, conn: Connection, rt: ResourceType, tenant_id: str, current: Stored, origin: Origin
     ) -> None:
         """Before the row is deleted."""
+
+    def __call__(self, conn: Connection, change: Change) -> None:
+        """After the write: the first observer, before the service's own."""

@@ -77,10 +77,11 @@ class ResourceService:
         self.db = db
         self.settings = settings
         self.rt = rt
-        # Called in order inside every write's transaction (resources/changes.py).
-        self.observers = list(observers)
-        # Acts before or around writes (linking on create, the delete policy).
+        # Acts before or around writes (linking on create, the delete policy), and
+        # observes each write first, before the observers (resources/changes.py).
         self.hooks = hooks
+        # Called in order inside every write's transaction.
+        self.observers = [hooks, *observers] if hooks is not None else list(observers)
         self.store = UserStore(db.dialect) if rt is USER else GroupStore(db.dialect)
         # One key for every instance on this database, so any instance resumes a cursor.
         self.cursor_secret = cursor_secret(settings)

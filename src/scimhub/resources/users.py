@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,7 +39,7 @@ def _columns(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _email_rows(tenant_id: str, user_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+def email_rows(tenant_id: str, user_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:
     emails = data.get("emails")
     rows = []
     for email in emails if isinstance(emails, list) else []:
@@ -98,11 +99,6 @@ def _group_rows_statement() -> sa.Select[Any]:
 
 
 _GROUP_ROWS = _group_rows_statement()
-
-# For the lifecycle's restore of a retained account (scimhub/lifecycle/retention.py),
-# which writes a `users` row with the same columns as an insert.
-columns_of = _columns
-email_rows = _email_rows
 
 # Statements of the create path, compiled once and sent straight to the driver
 # (db/prepared.py): a create is otherwise mostly SQLAlchemy's per-statement overhead.
@@ -223,21 +219,54 @@ class UserStore(SqlStore):
         """Raises Uniqueness (409) when the userName is taken, case-insensitively.
         `provider`: the URL's provider segment (None for the bare tenant URL), recorded
         as the user's created and updated provider."""
+        id, now = str(uuid.uuid4()), utcnow()
+        self.write_row(
+            conn,
+            tenant_id,
+            id,
+            data,
+            created=now,
+            last_modified=now,
+            version=1,
+            created_provider=provider,
+            updated_provider=provider,
+            check_user_name=True,
+        )
+        return Stored(id, 1, now, now, data, groups=[])  # in no group yet
+
+    def write_row(
+        self,
+        conn: Connection,
+        tenant_id: str,
+        id: str,
+        data: dict[str, Any],
+        *,
+        created: datetime,
+        last_modified: datetime,
+        version: int,
+        created_provider: str | None,
+        updated_provider: str | None,
+        check_user_name: bool,
+    ) -> None:
+        """The `users` row and its email mirror, for a create or for the lifecycle's
+        restore of a retained account (scimhub/lifecycle/retention.py). Raises
+        Uniqueness when the userName is taken: checked first when `check_user_name`, and
+        always by the unique index."""
         check_storable(data)
         columns = _columns(data)
-        self._check_user_name(conn, tenant_id, columns["user_name_ci"], None)
-        id, now = str(uuid.uuid4()), utcnow()
+        if check_user_name:
+            self._check_user_name(conn, tenant_id, columns["user_name_ci"], None)
         try:
             _INSERT_USER.execute(
                 conn,
                 {
                     "id": id,
                     "tenant_id": tenant_id,
-                    "created": now,
-                    "last_modified": now,
-                    "version": 1,
-                    "created_provider": provider,
-                    "updated_provider": provider,
+                    "created": created,
+                    "last_modified": last_modified,
+                    "version": version,
+                    "created_provider": created_provider,
+                    "updated_provider": updated_provider,
                     **columns,
                 },
             )
@@ -245,10 +274,9 @@ class UserStore(SqlStore):
             if sqlpaging.violates(exc, "uq_users_tenant_user_name_ci", "user_name_ci"):
                 raise Uniqueness("userName is already taken") from exc
             raise
-        emails = _email_rows(tenant_id, id, data)
+        emails = email_rows(tenant_id, id, data)
         if emails:
             _INSERT_EMAILS.executemany(conn, emails)
-        return Stored(id, 1, now, now, data, groups=[])  # in no group yet
 
     def update(
         self,
@@ -303,7 +331,7 @@ class UserStore(SqlStore):
         if row is None:
             return None
         conn.execute(sa.delete(user_emails).where(user_emails.c.user_id == id))
-        emails = _email_rows(tenant_id, id, data)
+        emails = email_rows(tenant_id, id, data)
         if emails:
             conn.execute(sa.insert(user_emails), emails)
         return Stored(id, row.version, row.created, now, data)

@@ -85,9 +85,10 @@ class ScimEndpoints:
         # The audit trail and the event outbox (web/app.py) observe every write too, in
         # its own transaction, after the lifecycle's own changes.
         self.lifecycle = lifecycle or LifecycleHooks(db.dialect)
-        watchers: list[ChangeObserver] = [self.lifecycle, *(observers or [])]
         self.services = {
-            rt_name: ResourceService(db, settings, rt, observers=watchers, hooks=self.lifecycle)
+            rt_name: ResourceService(
+                db, settings, rt, observers=observers or (), hooks=self.lifecycle
+            )
             for rt_name, rt in (("users", USER), ("groups", GROUP))
         }
         self.bulk = BulkRunner(settings, self.services)
@@ -102,7 +103,7 @@ class ScimEndpoints:
     async def handle(self, request: Request) -> Response:
         segments = [s for s in request.path_params.get("rest", "").split("/") if s]
         _, endpoint = split_provider(segments)
-        is_bulk = len(endpoint) == 1 and endpoint[0].lower() == "bulk"
+        is_bulk = _is_bulk(endpoint)
         limit = self.settings.bulk_max_payload_bytes if is_bulk else self.settings.max_request_bytes
         try:
             raw = await read_body(request, limit) if request.method in _WRITE_METHODS else None
@@ -157,7 +158,7 @@ class ScimEndpoints:
             # No tenant slug or id holds U+0000; PostgreSQL would refuse it as a parameter.
             raise NotFound("no SCIM endpoint at this path")
         provider, endpoint = split_provider(segments)
-        if len(endpoint) == 1 and endpoint[0].lower() == "bulk":
+        if _is_bulk(endpoint):
             # RFC 7644 §3.7: each bulk operation is its own transaction.
             return self._serve(request, provider, endpoint, raw)
         # Everything else runs in one transaction: the token check and the work share
@@ -323,6 +324,10 @@ class ScimEndpoints:
         if refusal is not None:
             raise Forbidden(f"SCIM is not available: {refusal.message} ({refusal.code})")
         return found.tenant, found.token_id
+
+
+def _is_bulk(endpoint: list[str]) -> bool:
+    return len(endpoint) == 1 and endpoint[0].lower() == "bulk"
 
 
 def _writes(method: str, endpoint: list[str]) -> bool:

@@ -12,11 +12,13 @@ from starlette.concurrency import run_in_threadpool
 
 from scimhub.admin import access_check
 from scimhub.admin.deps import (
+    AdminContext,
     Context,
     Manager,
     Reader,
     TenantAccess,
     TenantSlug,
+    administers,
     bearer_scheme,
     context,
 )
@@ -54,15 +56,7 @@ Domain = Annotated[str, Path(description="An email domain, e.g. `example.com`.")
 
 
 def _policy_out(conn: Any, tenant_id: str) -> PolicyOut:
-    policy = policies.get_policy(conn, tenant_id)
-    return PolicyOut(
-        delete_policy=policy.delete_policy,
-        retention_days=policy.retention_days,
-        linking_policy=policy.linking_policy,
-        default_role_key=policy.default_role_key,
-        first_sync_done=policy.first_sync_done,
-        verified_domains=policies.list_domains(conn, tenant_id),
-    )
+    return PolicyOut(**policies.describe(conn, tenant_id))
 
 
 def _role_out(role: Role) -> RoleOut:
@@ -209,11 +203,14 @@ def create_role(access: Manager, ctx: Context, body: RoleCreate) -> RoleOut:
     responses=error_responses(401, 404),
 )
 def list_grants(access: Reader, ctx: Context, id: UserId) -> GrantList:
-    tenant_id = access.tenant.id
     with ctx.db.read() as conn:
-        _require_user(conn, tenant_id, id)
-        default = policies.get_policy(conn, tenant_id).default_role_key
-        found = grants_of(conn, tenant_id, id, default)
+        _require_user(conn, access.tenant.id, id)
+        return _grant_list(conn, access.tenant.id, id)
+
+
+def _grant_list(conn: Any, tenant_id: str, id: str) -> GrantList:
+    default = policies.get_policy(conn, tenant_id).default_role_key
+    found = grants_of(conn, tenant_id, id, default)
     return GrantList(
         grants=[
             GrantOut(role_key=g.role_key, source=g.source, via_group=g.via_group) for g in found
@@ -221,15 +218,26 @@ def list_grants(access: Reader, ctx: Context, id: UserId) -> GrantList:
     )
 
 
-def _check_privileged(conn: Any, access: TenantAccess, key: str) -> None:
-    role = roles.get_role(conn, access.tenant.id, key)
-    principal = access.principal
-    if (
-        role is not None
-        and role.privileged
-        and not (principal.is_operator or principal.role in ("owner", "admin"))
-    ):
-        raise forbidden(f"granting or revoking {key!r} needs the owner or admin role")
+def _change_grant(
+    access: TenantAccess, ctx: AdminContext, id: str, key: str, *, grant: bool
+) -> GrantList:
+    """Grant or revoke a hand-made grant; the user's grants after it, read in the same
+    transaction."""
+    tenant_id = access.tenant.id
+    with ctx.db.write() as conn:
+        _require_user(conn, tenant_id, id)
+        _storable(key)
+        role = roles.get_role(conn, tenant_id, key)
+        if role is not None and role.privileged and not administers(access.principal):
+            raise forbidden(f"granting or revoking {key!r} needs the owner or admin role")
+        if grant:
+            change = roles.grant(conn, tenant_id, id, key, by=access.actor)
+        else:
+            change = roles.revoke(conn, tenant_id, id, key)
+            if change is None:
+                raise not_found(f"the user holds no hand-made grant of {key!r}")
+        ctx.rules.emit(conn, [change] if change else [])
+        return _grant_list(conn, tenant_id, id)
 
 
 @router.put(
@@ -239,13 +247,7 @@ def _check_privileged(conn: Any, access: TenantAccess, key: str) -> None:
     responses=error_responses(401, 403, 404),
 )
 def grant_role(access: Manager, ctx: Context, id: UserId, role_key: RoleKey) -> GrantList:
-    with ctx.db.write() as conn:
-        _require_user(conn, access.tenant.id, id)
-        _storable(role_key)
-        _check_privileged(conn, access, role_key)
-        change = roles.grant(conn, access.tenant.id, id, role_key, by=access.actor)
-        ctx.rules.emit(conn, [change] if change else [])
-    return list_grants(access, ctx, id)
+    return _change_grant(access, ctx, id, role_key, grant=True)
 
 
 @router.delete(
@@ -255,15 +257,7 @@ def grant_role(access: Manager, ctx: Context, id: UserId, role_key: RoleKey) -> 
     responses=error_responses(401, 403, 404),
 )
 def revoke_role(access: Manager, ctx: Context, id: UserId, role_key: RoleKey) -> GrantList:
-    with ctx.db.write() as conn:
-        _require_user(conn, access.tenant.id, id)
-        _storable(role_key)
-        _check_privileged(conn, access, role_key)
-        change = roles.revoke(conn, access.tenant.id, id, role_key)
-        if change is None:
-            raise not_found(f"the user holds no hand-made grant of {role_key!r}")
-        ctx.rules.emit(conn, [change])
-    return list_grants(access, ctx, id)
+    return _change_grant(access, ctx, id, role_key, grant=False)
 
 
 # -- accounts created outside SCIM ---------------------------------------------------------
@@ -316,12 +310,14 @@ def update_account(
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                 "Operations": [{"op": "replace", "value": body.attributes}],
             }
-            ctx.lifecycle_users.patch(tenant.id, id, patch, Preconditions(), Projection(), base_url)
+            ctx.services[USER.name].patch(
+                tenant.id, id, patch, Preconditions(), Projection(), base_url
+            )
         with ctx.db.write() as conn:
             _require_user(conn, tenant.id, id)
             if body.app_attributes is not None:
                 accounts.set_state(conn, tenant.id, id, app_attributes=body.app_attributes)
-        result = ctx.lifecycle_users.get(tenant.id, id, Projection(), base_url)
+        result = ctx.services[USER.name].get(tenant.id, id, Projection(), base_url)
     except ScimNotFound:
         raise not_found(f"no user {id!r} in this tenant") from None
     return result.body
