@@ -293,6 +293,14 @@ def test_bodiless_requests_ignore_content_type(scim: ScimClient) -> None:
         b'{"userName": "a",}',
         b"\xff\xfe{}",
         b'{"userName": "a"} trailing',
+        # RFC 8259 §6: NaN and Infinity are not JSON numbers; nor is one past a double.
+        b'{"userName": "a", "nickName": NaN}',
+        b'{"userName": "a", "nickName": Infinity}',
+        b'{"userName": "a", "nickName": 1e400}',
+        # A lone surrogate: no UTF-8 text holds it, so nothing could store or return it.
+        b'{"userName": "a\\ud800"}',
+        # RFC 8259 §8.1: JSON exchanged between systems is UTF-8.
+        '{"userName": "a"}'.encode("utf-16"),
     ],
     ids=[
         "open-brace",
@@ -303,6 +311,11 @@ def test_bodiless_requests_ignore_content_type(scim: ScimClient) -> None:
         "trailing-comma",
         "bad-utf8",
         "trailing-garbage",
+        "nan",
+        "infinity",
+        "beyond-double",
+        "lone-surrogate",
+        "utf-16",
     ],
 )
 @pytest.mark.parametrize(
@@ -386,6 +399,7 @@ def test_unknown_query_parameters_are_ignored(scim: ScimClient, method: str, pat
         "userName eq a b",
         'name.givenName eq "a")',
         'userName eq "a" extra',
+        'userName eq "a\\ud800"',
     ],
 )
 @pytest.mark.parametrize(

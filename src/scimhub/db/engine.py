@@ -14,6 +14,7 @@ from sqlalchemy.pool import StaticPool
 
 from scimhub.db.checkpoint import FALLBACK_PAGES, WalCheckpointer
 from scimhub.db.sqlleaf import register_sqlite_functions
+from scimhub.scim import jsontext
 
 
 def normalize_url(url: str) -> str:
@@ -68,6 +69,13 @@ def _sqlite_setup(engine: Engine, *, cache_kib: int | None = None) -> None:
         conn.connection.driver_connection.execute(_BEGIN[mode])  # type: ignore[union-attr]
 
 
+# The JSON columns' text (scim/jsontext.py): orjson, with the standard library where
+# they would differ.
+_JSON_CODEC: dict[str, Any] = {
+    "json_serializer": jsontext.to_text,
+    "json_deserializer": jsontext.read,
+}
+
 _BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
 
 
@@ -89,7 +97,9 @@ class Database:
         if self.dialect == "sqlite":
             if on_file:
                 Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_engine(self.url, connect_args={"check_same_thread": False})
+            self.engine = create_engine(
+                self.url, connect_args={"check_same_thread": False}, **_JSON_CODEC
+            )
             _sqlite_setup(self.engine)
             writer = self.engine
             if on_file:
@@ -101,7 +111,10 @@ class Database:
                 # its pages back with one system call each (~55 per POST /Users). The
                 # writer's cache stays warm; only other processes' writes reset it.
                 writer = self._write_engine = create_engine(
-                    self.url, connect_args={"check_same_thread": False}, poolclass=StaticPool
+                    self.url,
+                    connect_args={"check_same_thread": False},
+                    poolclass=StaticPool,
+                    **_JSON_CODEC,
                 )
                 _sqlite_setup(writer, cache_kib=WRITER_CACHE_KIB)
             self._writer: Engine = writer.execution_options(sqlite_begin="IMMEDIATE")
@@ -112,7 +125,11 @@ class Database:
             self._write_lock: AbstractContextManager[Any] = threading.Lock()
         else:
             self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                **_JSON_CODEC,
             )
             self._writer = self.engine
             # PostgreSQL runs writers concurrently; row locks order them.

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from scimhub.scim.errors import InvalidFilter, InvalidPath, ScimError
+from scimhub.scim.jsontext import parse
 
 COMPARE_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
 
@@ -156,7 +157,7 @@ def parse_attr_path(text: str, error: type[ScimError] = InvalidFilter) -> AttrPa
 def _parse_value(tok: _Tok, error: type[ScimError]) -> Scalar:
     if tok.kind == "string":
         try:
-            value = json.loads(tok.text)
+            value = parse(tok.text)
         except ValueError as exc:
             raise error(f"invalid string literal at position {tok.pos}") from exc
         assert isinstance(value, str)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
 
 from scimhub.resources.service import Preconditions
 from scimhub.scim.errors import InvalidSyntax, PayloadTooLarge, UnsupportedMediaType
+from scimhub.scim.jsontext import parse
 from scimhub.scim.projection import Projection
 from scimhub.settings import Settings
 
@@ -43,8 +43,8 @@ def parse_json(request: Request, raw: bytes) -> Any:
     if not raw.strip():
         raise InvalidSyntax("the request body is empty")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return parse(raw)
+    except ValueError as exc:
         raise InvalidSyntax(f"the request body is not valid JSON: {exc}") from None
 
 

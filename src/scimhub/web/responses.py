@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.responses import Response
 
 from scimhub.scim.errors import ScimError
+from scimhub.scim.jsontext import to_bytes
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 
@@ -18,7 +18,7 @@ class ScimResponse(Response):
     def render(self, content: Any) -> bytes:
         if content is None:
             return b""
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+        return to_bytes(content)
 
 
 def error_response(error: ScimError, headers: dict[str, str] | None = None) -> ScimResponse:
