@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 
 from scimhub.db.engine import Database
+from scimhub.db.prepared import Prepared
 from scimhub.db.tables import UTCDateTime, deliveries, delivery_attempts, events, webhook_endpoints
 from scimhub.events import signing
 from scimhub.settings import Settings
@@ -62,6 +63,8 @@ _DUE = (
     .limit(bindparam("limit"))
 )
 _DUE_LOCKED = _DUE.with_for_update(skip_locked=True, of=deliveries)
+# The worker asks on every round: straight to the driver (db/prepared.py).
+_DUE_NOW = Prepared(_DUE)
 
 _LEASE = (
     update(deliveries)
@@ -164,7 +167,7 @@ def claim(
         return []
     now = datetime.now(UTC)
     with db.read() as conn:  # nothing due: no write transaction
-        if not conn.execute(_DUE, {"now": now, "limit": 1}).first():
+        if _DUE_NOW.first(conn, {"now": now, "limit": 1}) is None:
             return []
     statement = _DUE_LOCKED if db.dialect == "postgresql" else _DUE
     until = now + timedelta(seconds=settings.worker_lease_seconds)

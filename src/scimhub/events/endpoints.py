@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
+from scimhub.db.prepared import Prepared
 from scimhub.db.tables import webhook_endpoints
 from scimhub.events.kinds import KINDS
 from scimhub.events.signing import new_secret
@@ -136,20 +137,22 @@ def list_endpoints(conn: Connection, tenant_id: str) -> list[Endpoint]:
     return [_endpoint(r) for r in rows]
 
 
+# Sent straight to the driver (db/prepared.py): the worker asks on every round that
+# publishes, and SQLAlchemy's execute path cost more than the rest of the round.
+_ENABLED_OF_TENANT = Prepared(
+    select(webhook_endpoints).where(
+        webhook_endpoints.c.tenant_id == bindparam("tenant_id"),
+        webhook_endpoints.c.enabled.is_(True),
+    )
+)
+
+
 def all_enabled(conn: Connection, tenant_ids: set[str]) -> dict[str, list[Endpoint]]:
     """The enabled endpoints of these tenants, by tenant id."""
-    found: dict[str, list[Endpoint]] = {t: [] for t in tenant_ids}
-    if not tenant_ids:
-        return found
-    rows = conn.execute(
-        select(webhook_endpoints).where(
-            webhook_endpoints.c.tenant_id.in_(sorted(tenant_ids)),
-            webhook_endpoints.c.enabled.is_(True),
-        )
-    )
-    for row in rows:
-        found[row.tenant_id].append(_endpoint(row))
-    return found
+    return {
+        tenant_id: [_endpoint(r) for r in _ENABLED_OF_TENANT.all(conn, {"tenant_id": tenant_id})]
+        for tenant_id in sorted(tenant_ids)
+    }
 
 
 _UNSET: Any = object()
