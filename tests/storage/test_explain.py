@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from scimhub.db.engine import Database
 from scimhub.db.tables import groups, memberships, user_emails, users
+from scimhub.lifecycle import linking
 from scimhub.resources.groups import GroupStore
 from scimhub.resources.store import Page
 from scimhub.resources.users import UserStore
@@ -187,9 +188,17 @@ def test_the_outbox_queries_use_the_partial_indexes(db: Database, tenant: Tenant
             conn.exec_driver_sql("ANALYZE events")
     published = ("uq_events_feed_seq", "ix_events_tenant_feed_seq")
     cases: list[tuple[str, Any, tuple[str, ...]]] = [
-        ("pending", lambda c: c.execute(dispatch._PENDING).first(), ("ix_events_unpublished",)),
-        ("batch", lambda c: c.execute(dispatch._UNPUBLISHED).all(), ("ix_events_unpublished",)),
-        ("top", lambda c: c.execute(dispatch._TOP).scalar(), ("uq_events_feed_seq",)),
+        (
+            "pending",
+            lambda c: c.execute(dispatch._PENDING.statement).first(),
+            ("ix_events_unpublished",),
+        ),
+        (
+            "batch",
+            lambda c: c.execute(dispatch._UNPUBLISHED.statement).all(),
+            ("ix_events_unpublished",),
+        ),
+        ("top", lambda c: c.execute(dispatch._TOP.statement).scalar(), ("uq_events_feed_seq",)),
         # Either index over published events serves the feed (one tenant here).
         ("feed", lambda c: read_feed(c, tenant.id, 100, 50), published),
     ]
@@ -204,3 +213,38 @@ def test_the_outbox_queries_use_the_partial_indexes(db: Database, tenant: Tenant
             if not any(i in plan for i in indexes) or full_scan:
                 failures.append(f"{name}: expected one of {indexes}\n{plan}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_the_linking_lookup_uses_an_index_in_every_branch(db: Database, tenant: Tenant) -> None:
+    # One statement answers all of linking's lookups on a create (lifecycle/linking.py):
+    # each branch must be an index lookup, or every create would scan the tenant.
+    params = {
+        "tenant_id": tenant.id,
+        "provider": None,
+        "external_id": "ext-1",
+        "email": "a@example.com",
+        "domain": "example.com",
+        "user_name_ci": "a@example.com",
+    }
+    (plan,) = plans(db, lambda c: c.execute(linking._MATCH.statement, params).all())
+    # On empty tables PostgreSQL's planner takes any index led by tenant_id (they cost
+    # the same); SQLite names the index each branch will use on a loaded tenant too.
+    expected = (
+        ()
+        if db.dialect == "postgresql"
+        else (
+            "ix_retained_users_tenant_external_id",
+            "ix_user_emails_tenant_value_ci",
+            "ix_retained_emails_tenant_value_ci",
+            "uq_users_tenant_user_name_ci",
+            "ix_retained_users_tenant_user_name_ci",
+        )
+    )
+    for index in expected:
+        assert index in plan, plan
+    scans = [
+        line
+        for line in plan.splitlines()
+        if "Seq Scan" in line or (line.strip().startswith("SCAN ") and "anon_" not in line)
+    ]
+    assert not scans, plan

@@ -12,14 +12,11 @@ itself provisioned is not a candidate: a second POST for it is the duplicate tha
 RFC 7644 §3.3 answers with 409 `uniqueness`. A retained account whose `externalId` for
 the same provider differs from the one sent is another person (a recycled userName).
 
-Each lookup is one indexed statement compiled once and sent straight to the driver
-(db/prepared.py); a create that matches nothing costs
-at most three (fewer when no externalId or no work email in a verified domain is
-sent)."""
+The lookups are one statement of indexed branches, compiled once and sent straight to
+the driver (db/prepared.py): one round trip per create, whatever it finds."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -62,8 +59,24 @@ _UNLINKED_APP_ACCOUNT = sa.and_(
     account_states.c.app_created.is_(True), account_states.c.linked_at.is_(None)
 )
 
-_BY_EXTERNAL_ID = Prepared(
-    sa.select(sa.literal("retained").label("target"), retained_users.c.id)
+# Each lookup of the list above is one branch; `rank` is its place in the list (and
+# within a lookup, an unlinked app account before a retained one).
+_RANKS: dict[int, tuple[Target, MatchedBy]] = {
+    1: ("retained", "externalId"),
+    2: ("app", "email"),
+    3: ("retained", "email"),
+    4: ("app", "userName"),
+    5: ("retained", "userName"),
+}
+
+
+def _rank(n: int) -> Any:
+    return sa.literal(n).label("rank")
+
+
+# The newest retained account with this externalId for this provider.
+_by_external_id = (
+    sa.select(_rank(1), retained_users.c.id)
     .where(
         retained_users.c.tenant_id == _p("tenant_id"),
         retained_users.c.external_id == _p("external_id"),
@@ -71,6 +84,7 @@ _BY_EXTERNAL_ID = Prepared(
     )
     .order_by(retained_users.c.deleted_at.desc())
     .limit(1)
+    .subquery()
 )
 
 _DOMAIN_VERIFIED = (
@@ -82,9 +96,12 @@ _DOMAIN_VERIFIED = (
     .exists()
 )
 
-_BY_EMAIL = Prepared(
+# One statement for all of them: each branch is an index lookup (a NULL externalId or
+# email finds nothing), and a create that matches nothing costs one round trip.
+_MATCH = Prepared(
     sa.union_all(
-        sa.select(sa.literal("app").label("target"), user_emails.c.user_id.label("id"))
+        sa.select(_by_external_id.c.rank, _by_external_id.c.id),
+        sa.select(_rank(2), user_emails.c.user_id.label("id"))
         .join(account_states, account_states.c.user_id == user_emails.c.user_id)
         .where(
             user_emails.c.tenant_id == _p("tenant_id"),
@@ -92,7 +109,7 @@ _BY_EMAIL = Prepared(
             _UNLINKED_APP_ACCOUNT,
             _DOMAIN_VERIFIED,
         ),
-        sa.select(sa.literal("retained").label("target"), retained_users.c.id)
+        sa.select(_rank(3), retained_users.c.id)
         .join(retained_emails, retained_emails.c.user_id == retained_users.c.id)
         .where(
             retained_emails.c.tenant_id == _p("tenant_id"),
@@ -100,24 +117,21 @@ _BY_EMAIL = Prepared(
             _SAME_PERSON,
             _DOMAIN_VERIFIED,
         ),
-    )
-)
-
-_BY_USER_NAME = Prepared(
-    sa.union_all(
-        sa.select(sa.literal("app").label("target"), users.c.id)
+        sa.select(_rank(4), users.c.id)
         .join(account_states, account_states.c.user_id == users.c.id)
         .where(
             users.c.tenant_id == _p("tenant_id"),
             users.c.user_name_ci == _p("user_name_ci"),
             _UNLINKED_APP_ACCOUNT,
         ),
-        sa.select(sa.literal("retained").label("target"), retained_users.c.id).where(
+        sa.select(_rank(5), retained_users.c.id).where(
             retained_users.c.tenant_id == _p("tenant_id"),
             retained_users.c.user_name_ci == _p("user_name_ci"),
             _SAME_PERSON,
         ),
     )
+    .order_by("rank")
+    .limit(1)
 )
 
 
@@ -136,39 +150,24 @@ def work_email(data: dict[str, Any]) -> str | None:
     return None
 
 
-def _pick(rows: Sequence[Any]) -> tuple[Target, str] | None:
-    # A live (app-created) account wins over a retained one.
-    for target in ("app", "retained"):
-        for row in rows:
-            if row.target == target:
-                return target, row.id
-    return None
-
-
 def find_match(
     conn: Connection, tenant_id: str, data: dict[str, Any], provider: str | None
 ) -> Match | None:
     external_id = data.get("externalId")
-    external_id = external_id if isinstance(external_id, str) and external_id else None
-    params: dict[str, Any] = {
-        "tenant_id": tenant_id,
-        "provider": provider,
-        "external_id": external_id,
-    }
-    if external_id is not None:
-        row = _BY_EXTERNAL_ID.first(conn, params)
-        if row is not None:
-            return Match("retained", row.id, "externalId")
-    email = work_email(data)
-    if email is not None:
-        domain = email.rpartition("@")[2]
-        found = _pick(_BY_EMAIL.all(conn, {**params, "email": email, "domain": domain}))
-        if found is not None:
-            return Match(found[0], found[1], "email")
     user_name = data.get("userName")
-    if isinstance(user_name, str) and user_name:
-        rows = _BY_USER_NAME.all(conn, {**params, "user_name_ci": user_name.lower()})
-        found = _pick(rows)
-        if found is not None:
-            return Match(found[0], found[1], "userName")
-    return None
+    email = work_email(data)
+    row = _MATCH.first(
+        conn,
+        {
+            "tenant_id": tenant_id,
+            "provider": provider,
+            "external_id": external_id if isinstance(external_id, str) and external_id else None,
+            "email": email,
+            "domain": email.rpartition("@")[2] if email is not None else None,
+            "user_name_ci": user_name.lower() if isinstance(user_name, str) and user_name else None,
+        },
+    )
+    if row is None:
+        return None
+    target, matched_by = _RANKS[row.rank]
+    return Match(target, row.id, matched_by)

@@ -115,7 +115,6 @@ def restore(
         version=version,
         created_provider=row.created_provider,
         updated_provider=provider,
-        check_user_name=False,
     )
     _restore_memberships(conn, tenant_id, id, list(row.group_ids or []), provider)
     conn.execute(sa.delete(retained_users).where(retained_users.c.id == id))

@@ -230,7 +230,6 @@ class UserStore(SqlStore):
             version=1,
             created_provider=provider,
             updated_provider=provider,
-            check_user_name=True,
         )
         return Stored(id, 1, now, now, data, groups=[])  # in no group yet
 
@@ -246,16 +245,14 @@ class UserStore(SqlStore):
         version: int,
         created_provider: str | None,
         updated_provider: str | None,
-        check_user_name: bool,
     ) -> None:
         """The `users` row and its email mirror, for a create or for the lifecycle's
         restore of a retained account (scimhub/lifecycle/retention.py). Raises
-        Uniqueness when the userName is taken: checked first when `check_user_name`, and
-        always by the unique index."""
+        Uniqueness when the userName is taken, from the unique index: linking
+        (scimhub/lifecycle/linking.py) has just looked the userName up, so a second
+        lookup first would only repeat it."""
         check_storable(data)
         columns = _columns(data)
-        if check_user_name:
-            self._check_user_name(conn, tenant_id, columns["user_name_ci"], None)
         try:
             _INSERT_USER.execute(
                 conn,
@@ -270,7 +267,7 @@ class UserStore(SqlStore):
                     **columns,
                 },
             )
-        except IntegrityError as exc:  # a concurrent insert won (PostgreSQL)
+        except IntegrityError as exc:
             if sqlpaging.violates(exc, "uq_users_tenant_user_name_ci", "user_name_ci"):
                 raise Uniqueness("userName is already taken") from exc
             raise
