@@ -130,8 +130,6 @@ _MATCH = Prepared(
             _SAME_PERSON,
         ),
     )
-    .order_by("rank")
-    .limit(1)
 )
 
 
@@ -156,7 +154,7 @@ def find_match(
     external_id = data.get("externalId")
     user_name = data.get("userName")
     email = work_email(data)
-    row = _MATCH.first(
+    rows = _MATCH.all(
         conn,
         {
             "tenant_id": tenant_id,
@@ -167,7 +165,9 @@ def find_match(
             "user_name_ci": user_name.lower() if isinstance(user_name, str) and user_name else None,
         },
     )
-    if row is None:
+    if not rows:
         return None
+    # At most a few rows (the matches of each lookup); sorting them in SQL cost more.
+    row = min(rows, key=lambda r: r.rank)
     target, matched_by = _RANKS[row.rank]
     return Match(target, row.id, matched_by)
