@@ -39,15 +39,17 @@ def stored_text(value: str) -> str:
 def redact(value: Any) -> Any:
     """A copy with every secret-named attribute's value replaced, at any depth (and
     U+0000 replaced, which PostgreSQL cannot store)."""
+    # Runs over every SCIM write's before and after: the checks are inlined.
+    if isinstance(value, str):
+        return value if "\x00" not in value else value.replace("\x00", "\ufffd")
     if isinstance(value, dict):
-        return {
-            stored_text(str(k)): REDACTED if str(k).lower() in SECRET_NAMES else redact(v)
-            for k, v in value.items()
-        }
+        out = {}
+        for k, v in value.items():
+            key = k if type(k) is str and "\x00" not in k else stored_text(str(k))
+            out[key] = REDACTED if key.lower() in SECRET_NAMES else redact(v)
+        return out
     if isinstance(value, list):
         return [redact(v) for v in value]
-    if isinstance(value, str):
-        return stored_text(value)
     return value
 
 

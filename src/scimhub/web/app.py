@@ -87,6 +87,9 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
 
     admin = admin_mount(settings, database, lifecycle, observers)
     routes = [
+        # SCIM first: the router tries routes in order, and SCIM is nearly every request.
+        Route("/scim/v2/{tenant}/{rest:path}", scim.handle, methods=_ALL_METHODS),
+        Route("/scim/v2/{tenant}", scim.handle, methods=_ALL_METHODS),
         Route("/healthz", _health, methods=["GET"]),
         # The admin API (FastAPI): /admin/v1/…, /admin/openapi.json, /admin/docs.
         # The access check, which host apps call on each of their requests, is served by
@@ -95,8 +98,6 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
             access_check.PATH, AccessCheckEndpoint(mounted_context(admin)).handle, methods=["GET"]
         ),
         admin,
-        Route("/scim/v2/{tenant}/{rest:path}", scim.handle, methods=_ALL_METHODS),
-        Route("/scim/v2/{tenant}", scim.handle, methods=_ALL_METHODS),
     ]
     app = Starlette(
         routes=routes,
