@@ -18,7 +18,7 @@ from scimhub.db.prepared import Prepared
 from scimhub.db.tables import events, tenants
 from scimhub.events import kinds
 from scimhub.resources.changes import Change, Origin
-from scimhub.resources.render import to_scim
+from scimhub.resources.render import timestamp, to_scim
 from scimhub.scim.schema import USER
 from scimhub.settings import Settings
 
@@ -68,7 +68,7 @@ def event_row(
     payload: dict[str, Any] = {
         "id": event_id,
         "type": type,
-        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "timestamp": timestamp(now),
         "tenant": tenant_slug(conn, tenant_id),
         "tenant_id": tenant_id,
         "provider": origin.provider,
