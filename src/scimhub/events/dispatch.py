@@ -26,25 +26,22 @@ BATCH = 500
 # Any constant: the key of the dispatcher's advisory lock on PostgreSQL.
 _LOCK_KEY = 0x5C1A_0B0E
 
+
 # The round's statements go straight to the driver (db/prepared.py): through
 # SQLAlchemy's execute path they cost ~0.3 ms each here, most of a round's work.
-_PENDING = Prepared(
-    select(events.c.seq).where(events.c.feed_seq.is_(None)).order_by(events.c.seq).limit(1)
-)
-_UNPUBLISHED_COLUMNS = select(
-    events.c.seq, events.c.id, events.c.tenant_id, events.c.type, events.c.resource_key
-)
-_UNPUBLISHED = Prepared(
-    _UNPUBLISHED_COLUMNS.where(events.c.feed_seq.is_(None)).order_by(events.c.seq).limit(BATCH)
-)
+def _queue(*columns: Any, limit: int = BATCH) -> Prepared:
+    """The oldest `limit` unpublished events, with these columns."""
+    return Prepared(
+        select(*columns).where(events.c.feed_seq.is_(None)).order_by(events.c.seq).limit(limit)
+    )
+
+
+_PENDING = _queue(events.c.seq, limit=1)
+_EVENT_KEYS = (events.c.seq, events.c.id, events.c.tenant_id, events.c.type, events.c.resource_key)
+_UNPUBLISHED = _queue(*_EVENT_KEYS)
 # With email configured, the payloads too (emails_for reads them); decoding every
 # payload costs more than publishing the event, so only then.
-_UNPUBLISHED_WITH_PAYLOAD = Prepared(
-    _UNPUBLISHED_COLUMNS.add_columns(events.c.payload)
-    .where(events.c.feed_seq.is_(None))
-    .order_by(events.c.seq)
-    .limit(BATCH)
-)
+_UNPUBLISHED_WITH_PAYLOAD = _queue(*_EVENT_KEYS, events.c.payload)
 # `IS NOT NULL` lets the planner use the partial index over published events.
 _TOP = Prepared(select(func.max(events.c.feed_seq)).where(events.c.feed_seq.is_not(None)))
 _PUBLISH = Prepared(

@@ -28,8 +28,6 @@ _LONG_DIGITS_TEXT = re.compile(r"\d{19}")
 # RFC 8259 §8.1: a parser may ignore a byte order mark.
 _BOM = b"\xef\xbb\xbf"
 
-JSONDecodeError = orjson.JSONDecodeError  # a ValueError
-
 
 def parse(raw: bytes | str) -> Any:
     """A client's JSON text (UTF-8, RFC 8259); ValueError when it is not JSON."""
