@@ -8,11 +8,12 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from scimhub.db.checkpoint import FALLBACK_PAGES, WalCheckpointer
+from scimhub.db.group import WriteGroup
 from scimhub.db.sqlleaf import register_sqlite_functions
 from scimhub.scim import jsontext
 
@@ -135,6 +136,7 @@ class Database:
             # PostgreSQL runs writers concurrently; row locks order them.
             self._write_lock = nullcontext()
         self._ambient = threading.local()
+        self._group_thread: int | None = None  # the thread whose write group is open
         self.checkpointer: WalCheckpointer | None = None
         if self.dialect == "sqlite" and on_file:
             self.checkpointer = WalCheckpointer(
@@ -159,7 +161,7 @@ class Database:
         if conn is not None:
             yield conn
             return
-        with self.engine.begin() as conn:
+        with self._begin(False) as conn:
             yield conn
 
     @contextmanager
@@ -175,10 +177,20 @@ class Database:
 
     @contextmanager
     def _begin(self, write: bool) -> Iterator[Connection]:
+        group: WriteGroup | None = getattr(self._ambient, "group", None)
+        if group is not None:
+            # A member of a write group (db/group.py): its reads see the group's writes.
+            with group.member() as conn:
+                yield conn
+            return
         if not write:
             with self.engine.begin() as conn:
                 yield conn
             return
+        if self._group_thread == threading.get_ident():
+            # This thread holds the write lock for its open group: waiting for the lock
+            # here would wait forever.
+            raise RuntimeError("a write outside the open write group of its thread")
         with self._write_lock:
             if self._write_engine is None:
                 with self._writer.begin() as conn:
@@ -186,11 +198,64 @@ class Database:
                 return
             # SQLite's one writer connection stays checked out between transactions:
             # a pool checkout and a new `Connection` per write cost more than BEGIN.
-            held = self._write_connection
-            if held is None or held.closed or held.invalidated:
-                held = self._write_connection = self._writer.connect()
-            with held.begin():
+            held = self._held_writer()
+            transaction = held.begin()
+            try:
                 yield held
+            except BaseException:
+                transaction.rollback()
+                raise
+            _commit(held, transaction)
+
+    def _held_writer(self) -> Connection:
+        held = self._write_connection
+        if held is None or held.closed or held.invalidated:
+            assert self._write_engine is not None
+            held = self._write_connection = self._writer.connect()
+        return held
+
+    @property
+    def groups_writes(self) -> bool:
+        """Whether `open_group` is available: SQLite on a file, with one writer connection."""
+        return self._write_engine is not None
+
+    def open_group(self) -> WriteGroup:
+        """Takes the write lock and begins the transaction a write group shares; the
+        lock is held until `close_group`. Call it, and everything of the group, on one
+        thread (the event loop's)."""
+        if self._write_engine is None:
+            raise RuntimeError("write groups need SQLite on a file")
+        self._write_lock.__enter__()
+        try:
+            held = self._held_writer()
+            group = WriteGroup(held, held.begin())
+        except BaseException:
+            self._write_lock.__exit__(None, None, None)
+            raise
+        self._group_thread = threading.get_ident()
+        return group
+
+    def close_group(self, group: WriteGroup, *, commit: bool) -> None:
+        """Commits (or rolls back) the group's transaction and releases the write lock.
+        A failed commit leaves nothing written: the transaction is rolled back."""
+        try:
+            if commit:
+                _commit(group.connection, group.transaction)
+            else:
+                group.transaction.rollback()
+        finally:
+            self._group_thread = None
+            self._write_lock.__exit__(None, None, None)
+
+    @contextmanager
+    def joined(self, group: WriteGroup) -> Iterator[None]:
+        """Runs the block as a member of `group`: its transactions on this thread
+        (`request`, `read`, `write`) are the group's."""
+        self._ambient.group = group
+        try:
+            yield
+        finally:
+            self._ambient.group = None
 
     @property
     def engines(self) -> tuple[Engine, ...]:
@@ -205,3 +270,18 @@ class Database:
                 self._write_connection = None
         if self._write_engine is not None:
             self._write_engine.dispose()
+
+
+def _commit(conn: Connection, transaction: RootTransaction) -> None:
+    """Commits; a failed COMMIT leaves nothing behind. SQLite may keep the transaction
+    open when COMMIT fails (a deferred foreign key, SQLITE_FULL: "the transaction may or
+    may not be rolled back", https://sqlite.org/lang_transaction.html), while
+    SQLAlchemy takes it as ended: the next BEGIN on the connection would then fail."""
+    try:
+        transaction.commit()
+    except BaseException:
+        transaction.rollback()
+        driver = conn.connection.driver_connection
+        if getattr(driver, "in_transaction", False):
+            driver.rollback()  # type: ignore[union-attr]
+        raise

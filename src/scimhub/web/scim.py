@@ -16,6 +16,7 @@ are batched (`UsageRecorder`)."""
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +25,7 @@ from starlette.responses import Response
 
 from scimhub.audit import Entry, record_detached
 from scimhub.db.engine import Database
+from scimhub.db.group import GroupCommit
 from scimhub.lifecycle.hooks import LifecycleHooks
 from scimhub.resources.changes import ChangeObserver, Origin
 from scimhub.resources.service import ResourceService, Result
@@ -99,6 +101,8 @@ class ScimEndpoints:
         # large bodies still go to the thread pool so that they never hold up the loop,
         # and so does everything on PostgreSQL, where a statement waits on the network.
         self.inline_writes = db.dialect == "sqlite"
+        # And the inline writes that come together share one transaction (db/group.py).
+        self.groups = GroupCommit(db) if db.groups_writes else None
 
     async def handle(self, request: Request) -> Response:
         segments = [s for s in request.path_params.get("rest", "").split("/") if s]
@@ -116,6 +120,8 @@ class ScimEndpoints:
             and _writes(request.method, endpoint)
             and len(raw or b"") <= INLINE_WRITE_MAX_BYTES
         ):
+            if self.groups is not None:
+                return await self.groups.run(partial(self._guarded, request, segments, raw))
             return self._guarded(request, segments, raw)
         return await run_in_threadpool(self._guarded, request, segments, raw)
 

@@ -1,0 +1,169 @@
+"""SCIM writes that arrive together on SQLite share one commit (db/group.py), and each
+is answered as if it had run alone: its own status, its own audit record and event, and
+nothing kept of a request that failed. The app runs in-process (ASGI) so that the
+requests are deterministically concurrent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conformance_support import USER_URN
+from sqlalchemy import func, select
+
+from scimhub.audit import AuditQuery, query
+from scimhub.db.engine import Database
+from scimhub.db.group import WriteGroup
+from scimhub.db.tables import events, users
+from scimhub.resources.changes import Change
+from scimhub.settings import Settings
+from scimhub.tenancy.sso import set_connection, set_state
+from scimhub.tenancy.tenants import Tenant, create_tenant
+from scimhub.tenancy.tokens import issue_token
+from scimhub.web.app import create_app
+from scimhub.web.scim import ScimEndpoints
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def sqlite_db(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
+    target = tmp_path / "scimhub.db"
+    target.write_bytes(sqlite_template.read_bytes())
+    database = Database(f"sqlite:///{target}")
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def acme(sqlite_db: Database) -> Tenant:
+    with sqlite_db.write() as conn:
+        tenant = create_tenant(conn, "acme", "Acme Corp")
+        set_connection(conn, tenant.id, protocol="oidc", idp_id="https://acme.example.com")
+        set_state(conn, tenant.id, "active")
+    return tenant
+
+
+def _app(db: Database) -> Any:
+    return create_app(Settings(database_url=str(db.engine.url), worker_in_serve=False), db)
+
+
+def _token(db: Database, tenant: Tenant) -> str:
+    with db.write() as conn:
+        token, _ = issue_token(conn, tenant, created_by="test")
+    return token
+
+
+def _scim(app: Any) -> ScimEndpoints:
+    endpoint = app.routes[0].endpoint
+    assert isinstance(endpoint.__self__, ScimEndpoints)
+    return endpoint.__self__
+
+
+def _commits(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    seen: list[bool] = []
+    real = db.close_group
+
+    def close_group(group: WriteGroup, *, commit: bool) -> None:
+        seen.append(commit)
+        real(group, commit=commit)
+
+    monkeypatch.setattr(db, "close_group", close_group)
+    return seen
+
+
+async def _post_users(app: Any, token: str, names: list[str]) -> list[httpx.Response]:
+    transport = httpx.ASGITransport(app=app)
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/scim+json"}
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        return await asyncio.gather(
+            *(
+                client.post(
+                    "/scim/v2/acme/Users",
+                    json={"schemas": [USER_URN], "userName": name},
+                    headers=headers,
+                )
+                for name in names
+            )
+        )
+
+
+def _user_names(db: Database, tenant: Tenant) -> list[str]:
+    with db.read() as conn:
+        rows = conn.execute(
+            select(users.c.user_name).where(users.c.tenant_id == tenant.id).order_by(users.c.pk)
+        )
+        return [row.user_name for row in rows]
+
+
+def _audit(db: Database, tenant: Tenant) -> list[tuple[str, str, int | None]]:
+    with db.read() as conn:
+        records, _ = query(conn, tenant.id, AuditQuery(source="scim"))
+    return sorted((r["operation"], r["outcome"], r["status"]) for r in records)
+
+
+def _created_events(db: Database, tenant: Tenant) -> int:
+    with db.read() as conn:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(events)
+                .where(events.c.tenant_id == tenant.id, events.c.type == "user.created")
+            ).scalar_one()
+        )
+
+
+def test_creates_that_arrive_together_commit_once_and_each_gets_its_answer(
+    sqlite_db: Database, acme: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _app(sqlite_db)
+    token = _token(sqlite_db, acme)
+    commits = _commits(sqlite_db, monkeypatch)
+    names = ["a@example.com", "b@example.com", "c@example.com", "A@example.com"]
+    answers = asyncio.run(_post_users(app, token, names))
+    # The fourth is the first's userName in another case: 409, inside the same group
+    # (it failed before it wrote, so the group stood).
+    assert [a.status_code for a in answers] == [201, 201, 201, 409]
+    assert answers[3].json()["scimType"] == "uniqueness"
+    assert answers[3].headers["content-type"].startswith("application/scim+json")
+    assert [a.json()["userName"] for a in answers[:3]] == names[:3]
+    assert commits == [True]
+    assert _user_names(sqlite_db, acme) == names[:3]
+    assert _created_events(sqlite_db, acme) == 3
+    refusal = ("POST /Users", "failed", 409)
+    assert _audit(sqlite_db, acme) == sorted([("create", "success", None)] * 3 + [refusal])
+
+
+def test_a_request_failing_after_its_write_leaves_nothing_and_the_others_stand(
+    sqlite_db: Database, acme: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _app(sqlite_db)
+    token = _token(sqlite_db, acme)
+    commits = _commits(sqlite_db, monkeypatch)
+
+    def breaks_on_boom(_conn: Any, change: Change) -> None:
+        # A fault after the user's row, its audit record and its event were written.
+        if change.after is not None and change.after.data.get("userName") == "boom@example.com":
+            raise RuntimeError("observer fault")
+
+    _scim(app).services["users"].observers.append(breaks_on_boom)
+    names = ["a@example.com", "boom@example.com", "c@example.com"]
+    answers = asyncio.run(_post_users(app, token, names))
+    assert [a.status_code for a in answers] == [201, 500, 201]
+    assert answers[1].json()["status"] == "500"
+    assert "observer fault" not in answers[1].text
+    # Rolled back together, then each alone: the failure kept nothing, the others once.
+    assert commits == [False]
+    assert _user_names(sqlite_db, acme) == ["a@example.com", "c@example.com"]
+    assert _created_events(sqlite_db, acme) == 2
+    failure = ("POST /Users", "failed", 500)
+    assert _audit(sqlite_db, acme) == sorted([("create", "success", None)] * 2 + [failure])
