@@ -6,6 +6,7 @@ requests are deterministically concurrent."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,52 @@ def test_a_request_failing_after_its_write_leaves_nothing_and_the_others_stand(
     assert _created_events(sqlite_db, acme) == 2
     failure = ("POST /Users", "failed", 500)
     assert _audit(sqlite_db, acme) == sorted([("create", "success", None)] * 2 + [failure])
+
+
+def test_the_members_of_a_group_share_the_token_check(
+    sqlite_db: Database, acme: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One transaction: a token's row cannot change between its members, so the first
+    # member's check serves the others. Another token is checked on its own; a token
+    # that is not live is refused inside the group like anywhere else.
+    app = _app(sqlite_db)
+    token, other = _token(sqlite_db, acme), _token(sqlite_db, acme)
+    lookups: list[str] = []
+    real_open = sqlite_db.open_group
+
+    def open_group() -> WriteGroup:
+        group = real_open()
+        driver = group.connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        driver.set_trace_callback(lambda sql: lookups.append(sql) if "FROM tokens" in sql else None)
+        return group
+
+    monkeypatch.setattr(sqlite_db, "open_group", open_group)
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+        ):
+
+            def post(name: str, bearer: str) -> Any:
+                return client.post(
+                    "/scim/v2/acme/Users",
+                    json={"schemas": [USER_URN], "userName": name},
+                    headers={"authorization": f"Bearer {bearer}"},
+                )
+
+            return await asyncio.gather(
+                post("a@example.com", token),
+                post("b@example.com", token),
+                post("c@example.com", other),
+                post("d@example.com", token),
+                post("e@example.com", "not-a-token"),
+            )
+
+    answers = asyncio.run(burst())
+    assert [a.status_code for a in answers] == [201, 201, 201, 201, 401]
+    # token, other, and the refused one: three lookups for five requests.
+    assert len(lookups) == 3
+    assert _user_names(sqlite_db, acme) == [f"{c}@example.com" for c in "abcd"]

@@ -247,6 +247,11 @@ class Database:
             self._group_thread = None
             self._write_lock.__exit__(None, None, None)
 
+    def group_memo(self) -> dict[Any, Any] | None:
+        """The memo of the write group this thread runs in, None outside one."""
+        group: WriteGroup | None = getattr(self._ambient, "group", None)
+        return None if group is None else group.memo
+
     @contextmanager
     def joined(self, group: WriteGroup) -> Iterator[None]:
         """Runs the block as a member of `group`: its transactions on this thread

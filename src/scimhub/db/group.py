@@ -48,6 +48,9 @@ class WriteGroup:
     connection: Connection
     transaction: RootTransaction
     spoiled: bool = False
+    # What the members may share because it cannot change within the one transaction
+    # (web/scim.py: the token check; no SCIM write changes a token, tenant or SSO row).
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     def changes(self) -> int:
         # The rows changed on this connection since it opened; a failed statement adds none.

@@ -65,7 +65,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         def to_text(value: datetime | None) -> str | None:
             if value is None:
                 return None
-            if value.tzinfo is not None:
+            if value.tzinfo is not None and value.tzinfo is not UTC:
                 value = value.astimezone(UTC)
             return value.isoformat(" ", "microseconds")[:26]
 

@@ -15,10 +15,21 @@ _ENDPOINT = {"User": "/Users", "Group": "/Groups"}
 def timestamp(moment: datetime) -> str:
     """xsd:dateTime in UTC with microseconds, so `meta.lastModified gt <seen value>` never
     returns the same change twice."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
+    global _last
+    seen, text = _last
+    if moment is seen:
+        # A write renders the same instants several times (`created`, `lastModified`,
+        # the response and the event); stored instants are already in UTC.
+        return text
+    utc = moment if moment.tzinfo is None or moment.tzinfo is UTC else moment.astimezone(UTC)
     # isoformat is a third faster than strftime; the first 26 characters are the same.
-    return moment.isoformat(timespec="microseconds")[:26] + "Z"
+    text = utc.isoformat(timespec="microseconds")[:26] + "Z"
+    _last = (moment, text)
+    return text
+
+
+# The last instant rendered and its text (replaced whole, so safe across threads).
+_last: tuple[datetime | None, str] = (None, "")
 
 
 def _reference(value: str, collection: str, display: str | None, kind: str) -> dict[str, Any]:

@@ -456,6 +456,11 @@ class Authenticated:
     sso: SsoConnection | None
     # The provider the token is bound to (None: any URL of its tenant).
     token_provider: str | None = None
+    # When the token stops being live (None: never, unless revoked).
+    expires_at: datetime | None = None
+
+    def live_at(self, now: datetime) -> bool:
+        return self.expires_at is None or self.expires_at > now
 
 
 def _authenticate_statement() -> Select[Any]:
@@ -467,6 +472,7 @@ def _authenticate_statement() -> Select[Any]:
             tokens.c.id.label("token_id"),
             tokens.c.hash,
             tokens.c.provider,
+            tokens.c.expires_at,
             tenants.c.id,
             tenants.c.slug,
             tenants.c.name,
@@ -532,7 +538,7 @@ def authenticate(
             state=cast(State, row.sso_state),
             updated_at=row.sso_updated_at,
         )
-    return Authenticated(tenant_from_row(row), row.token_id, sso, row.provider)
+    return Authenticated(tenant_from_row(row), row.token_id, sso, row.provider, row.expires_at)
 
 
 # -- usage ---------------------------------------------------------------------------------

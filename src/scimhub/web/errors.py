@@ -6,7 +6,7 @@ the request id and answered with a bare 500 SCIM error, never a traceback."""
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,7 +33,7 @@ class ErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex
+        request_id = os.urandom(16).hex()  # 128 random bits, cheaper than uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = False
 

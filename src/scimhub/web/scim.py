@@ -16,6 +16,7 @@ are batched (`UsageRecorder`)."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -320,10 +321,20 @@ class ScimEndpoints:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("a bearer token is required")
-        with self.db.read() as conn:
-            found = authenticate(conn, request.path_params["tenant"], token, provider=provider)
-        if found is None:
-            raise Unauthorized("the token is not valid for this tenant")
+        slug = request.path_params["tenant"]
+        # In a write group (db/group.py) the members share one transaction, in which a
+        # token's row and its tenant's cannot change: the first member's check serves
+        # the others, down to the token's expiry.
+        memo = self.db.group_memo()
+        key = ("token", slug, token, provider)
+        found = memo.get(key) if memo is not None else None
+        if found is None or not found.live_at(datetime.now(UTC)):
+            with self.db.read() as conn:
+                found = authenticate(conn, slug, token, provider=provider)
+            if found is None:
+                raise Unauthorized("the token is not valid for this tenant")
+            if memo is not None:
+                memo[key] = found
         self.usage.record(found.token_id)
         request.state.scim_actor = f"token:{found.token_id}"
         refusal = scim_refusal(found.tenant, found.sso, require_sso=self.settings.require_sso)
