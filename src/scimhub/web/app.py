@@ -28,6 +28,7 @@ from scimhub.scim.errors import MethodNotAllowed, NotFound, ScimError
 from scimhub.settings import Settings
 from scimhub.tenancy.tokens import UsageRecorder
 from scimhub.web.errors import ErrorMiddleware
+from scimhub.web.front import ScimFront
 from scimhub.web.responses import error_response
 from scimhub.web.scim import ScimEndpoints
 
@@ -101,7 +102,11 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(ErrorMiddleware)],
+        # ScimFront inside ErrorMiddleware: SCIM errors are answered the same either way.
+        middleware=[
+            Middleware(ErrorMiddleware),
+            Middleware(ScimFront, endpoint=scim.handle, methods=_ALL_METHODS),
+        ],
         exception_handlers={HTTPException: _http_exception},
         lifespan=lifespan,
     )
