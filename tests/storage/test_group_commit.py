@@ -259,3 +259,14 @@ def test_a_group_of_one_is_a_plain_transaction(tmp_path: Path) -> None:
         assert _committed_slugs(db) == ["solo"]
     finally:
         db.dispose()
+
+
+def test_a_second_group_on_the_same_thread_is_refused(sqlite_db: Database) -> None:
+    group = sqlite_db.open_group()
+    try:
+        with pytest.raises(RuntimeError, match="open on this thread already"):
+            sqlite_db.open_group()
+    finally:
+        sqlite_db.close_group(group, commit=False)
+    # The lock was released: the next group opens.
+    sqlite_db.close_group(sqlite_db.open_group(), commit=True)

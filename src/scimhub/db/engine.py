@@ -225,6 +225,8 @@ class Database:
         thread (the event loop's)."""
         if self._write_engine is None:
             raise RuntimeError("write groups need SQLite on a file")
+        if self._group_thread == threading.get_ident():
+            raise RuntimeError("a write group is open on this thread already")
         self._write_lock.__enter__()
         try:
             held = self._held_writer()
