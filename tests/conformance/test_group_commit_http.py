@@ -80,8 +80,12 @@ def _commits(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
 
 async def _post_users(app: Any, token: str, names: list[str]) -> list[httpx.Response]:
+    return await _post_users_as(app, [(name, token) for name in names])
+
+
+async def _post_users_as(app: Any, posts: list[tuple[str, str]]) -> list[httpx.Response]:
+    """POST /Users for each (userName, bearer token), all at once."""
     transport = httpx.ASGITransport(app=app)
-    headers = {"authorization": f"Bearer {token}", "content-type": "application/scim+json"}
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://t") as client,
@@ -91,9 +95,9 @@ async def _post_users(app: Any, token: str, names: list[str]) -> list[httpx.Resp
                 client.post(
                     "/scim/v2/acme/Users",
                     json={"schemas": [USER_URN], "userName": name},
-                    headers=headers,
+                    headers={"authorization": f"Bearer {bearer}"},
                 )
-                for name in names
+                for name, bearer in posts
             )
         )
 
@@ -190,29 +194,14 @@ def test_the_members_of_a_group_share_the_token_check(
 
     monkeypatch.setattr(sqlite_db, "open_group", open_group)
 
-    async def burst() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://t") as client,
-        ):
-
-            def post(name: str, bearer: str) -> Any:
-                return client.post(
-                    "/scim/v2/acme/Users",
-                    json={"schemas": [USER_URN], "userName": name},
-                    headers={"authorization": f"Bearer {bearer}"},
-                )
-
-            return await asyncio.gather(
-                post("a@example.com", token),
-                post("b@example.com", token),
-                post("c@example.com", other),
-                post("d@example.com", token),
-                post("e@example.com", "not-a-token"),
-            )
-
-    answers = asyncio.run(burst())
+    posts = [
+        ("a@example.com", token),
+        ("b@example.com", token),
+        ("c@example.com", other),
+        ("d@example.com", token),
+        ("e@example.com", "not-a-token"),
+    ]
+    answers = asyncio.run(_post_users_as(app, posts))
     assert [a.status_code for a in answers] == [201, 201, 201, 201, 401]
     # token, other, and the refused one: three lookups for five requests.
     assert len(lookups) == 3

@@ -6,7 +6,11 @@ and a POST /Users spends a fifth of its CPU in BEGIN and COMMIT, mostly writing 
 pages to the WAL: with four clients, four creates committed together cost about 20%
 less each (docs/benchmarks.md). So a write that finds a group open joins it, runs at
 once on the group's connection, and its response waits for the group's COMMIT, which
-runs when the loop has run every write that was ready with it.
+runs once a turn of the loop brings no new member (see `_tick`).
+
+Its price: each answer also waits for the others of its group (with four clients, a
+few milliseconds), and the in-memory token usage counts a request of a spoiled group
+twice (tenancy/tokens.py, `UsageRecorder`).
 
 Each request stays atomic without savepoints (inside one, SQLite keeps a statement
 journal that costs more than the COMMIT saved). A request that fails before it changed
