@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 
 from scimhub.db import migrate
 from scimhub.db.engine import Database, normalize_url
+from scimhub.db.group import WriteGroup
 from scimhub.tenancy.sso import set_connection, set_state
 from scimhub.tenancy.tenants import Tenant, create_tenant
 
@@ -183,6 +184,33 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def sqlite_db(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
+    """A fresh, migrated SQLite file alone (for what only SQLite has: write groups)."""
+    target = tmp_path / "scimhub.db"
+    shutil.copyfile(sqlite_template, target)
+    database = Database(f"sqlite:///{target}")
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def group_closes(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Each write group `sqlite_db` closes (db/group.py), in order: True for a commit,
+    False for a rollback."""
+    seen: list[bool] = []
+    real = sqlite_db.close_group
+
+    def close_group(group: WriteGroup, *, commit: bool) -> None:
+        seen.append(commit)
+        real(group, commit=commit)
+
+    monkeypatch.setattr(sqlite_db, "close_group", close_group)
+    return seen
+
+
+@pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     database = Database(database_url, pool_size=4)
     try:
@@ -203,6 +231,12 @@ def eligible_tenant(db: Database, slug: str, name: str) -> Tenant:
 @pytest.fixture
 def tenant(db: Database) -> Tenant:
     return eligible_tenant(db, "acme", "Acme Corp")
+
+
+@pytest.fixture
+def sqlite_acme(sqlite_db: Database) -> Tenant:
+    """Tenant acme of `sqlite_db`, past every SCIM gate."""
+    return eligible_tenant(sqlite_db, "acme", "Acme Corp")
 
 
 @pytest.fixture

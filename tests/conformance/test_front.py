@@ -5,8 +5,6 @@ not take (no tenant segment, a method no route takes, other paths) is the router
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,30 +13,18 @@ from conformance_support import USER_URN
 
 from scimhub.db.engine import Database
 from scimhub.settings import Settings
-from scimhub.tenancy.sso import set_connection, set_state
-from scimhub.tenancy.tenants import create_tenant
+from scimhub.tenancy.tenants import Tenant
 from scimhub.tenancy.tokens import issue_token
 from scimhub.web.app import create_app
 from scimhub.web.front import ScimFront
 
 
 @pytest.fixture
-def served(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[Any, str]]:
-    target = tmp_path / "scimhub.db"
-    target.write_bytes(sqlite_template.read_bytes())
-    db = Database(f"sqlite:///{target}")
-    with db.write() as conn:
-        tenant = create_tenant(conn, "acme", "Acme Corp")
-        set_connection(conn, tenant.id, protocol="oidc", idp_id="https://acme.example.com")
-        set_state(conn, tenant.id, "active")
-        token, _ = issue_token(conn, tenant, created_by="test")
-    try:
-        yield (
-            create_app(Settings(database_url=str(db.engine.url), worker_in_serve=False), db),
-            token,
-        )
-    finally:
-        db.dispose()
+def served(sqlite_db: Database, sqlite_acme: Tenant) -> tuple[Any, str]:
+    with sqlite_db.write() as conn:
+        token, _ = issue_token(conn, sqlite_acme, created_by="test")
+    settings = Settings(database_url=str(sqlite_db.engine.url), worker_in_serve=False)
+    return create_app(settings, sqlite_db), token
 
 
 def _front(app: Any) -> ScimFront:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,33 +20,12 @@ from scimhub.db.group import WriteGroup
 from scimhub.db.tables import events, users
 from scimhub.resources.changes import Change
 from scimhub.settings import Settings
-from scimhub.tenancy.sso import set_connection, set_state
-from scimhub.tenancy.tenants import Tenant, create_tenant
+from scimhub.tenancy.tenants import Tenant
 from scimhub.tenancy.tokens import issue_token
 from scimhub.web.app import create_app
 from scimhub.web.scim import ScimEndpoints
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture
-def sqlite_db(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
-    target = tmp_path / "scimhub.db"
-    target.write_bytes(sqlite_template.read_bytes())
-    database = Database(f"sqlite:///{target}")
-    try:
-        yield database
-    finally:
-        database.dispose()
-
-
-@pytest.fixture
-def acme(sqlite_db: Database) -> Tenant:
-    with sqlite_db.write() as conn:
-        tenant = create_tenant(conn, "acme", "Acme Corp")
-        set_connection(conn, tenant.id, protocol="oidc", idp_id="https://acme.example.com")
-        set_state(conn, tenant.id, "active")
-    return tenant
 
 
 def _app(db: Database) -> Any:
@@ -65,18 +42,6 @@ def _scim(app: Any) -> ScimEndpoints:
     endpoint = app.routes[0].endpoint
     assert isinstance(endpoint.__self__, ScimEndpoints)
     return endpoint.__self__
-
-
-def _commits(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    seen: list[bool] = []
-    real = db.close_group
-
-    def close_group(group: WriteGroup, *, commit: bool) -> None:
-        seen.append(commit)
-        real(group, commit=commit)
-
-    monkeypatch.setattr(db, "close_group", close_group)
-    return seen
 
 
 async def _post_users(app: Any, token: str, names: list[str]) -> list[httpx.Response]:
@@ -128,11 +93,10 @@ def _created_events(db: Database, tenant: Tenant) -> int:
 
 
 def test_creates_that_arrive_together_commit_once_and_each_gets_its_answer(
-    sqlite_db: Database, acme: Tenant, monkeypatch: pytest.MonkeyPatch
+    sqlite_db: Database, sqlite_acme: Tenant, group_closes: list[bool]
 ) -> None:
     app = _app(sqlite_db)
-    token = _token(sqlite_db, acme)
-    commits = _commits(sqlite_db, monkeypatch)
+    token = _token(sqlite_db, sqlite_acme)
     names = ["a@example.com", "b@example.com", "c@example.com", "A@example.com"]
     answers = asyncio.run(_post_users(app, token, names))
     # The fourth is the first's userName in another case: 409, inside the same group
@@ -141,19 +105,18 @@ def test_creates_that_arrive_together_commit_once_and_each_gets_its_answer(
     assert answers[3].json()["scimType"] == "uniqueness"
     assert answers[3].headers["content-type"].startswith("application/scim+json")
     assert [a.json()["userName"] for a in answers[:3]] == names[:3]
-    assert commits == [True]
-    assert _user_names(sqlite_db, acme) == names[:3]
-    assert _created_events(sqlite_db, acme) == 3
+    assert group_closes == [True]
+    assert _user_names(sqlite_db, sqlite_acme) == names[:3]
+    assert _created_events(sqlite_db, sqlite_acme) == 3
     refusal = ("POST /Users", "failed", 409)
-    assert _audit(sqlite_db, acme) == sorted([("create", "success", None)] * 3 + [refusal])
+    assert _audit(sqlite_db, sqlite_acme) == sorted([("create", "success", None)] * 3 + [refusal])
 
 
 def test_a_request_failing_after_its_write_leaves_nothing_and_the_others_stand(
-    sqlite_db: Database, acme: Tenant, monkeypatch: pytest.MonkeyPatch
+    sqlite_db: Database, sqlite_acme: Tenant, group_closes: list[bool]
 ) -> None:
     app = _app(sqlite_db)
-    token = _token(sqlite_db, acme)
-    commits = _commits(sqlite_db, monkeypatch)
+    token = _token(sqlite_db, sqlite_acme)
 
     def breaks_on_boom(_conn: Any, change: Change) -> None:
         # A fault after the user's row, its audit record and its event were written.
@@ -167,21 +130,21 @@ def test_a_request_failing_after_its_write_leaves_nothing_and_the_others_stand(
     assert answers[1].json()["status"] == "500"
     assert "observer fault" not in answers[1].text
     # Rolled back together, then each alone: the failure kept nothing, the others once.
-    assert commits == [False]
-    assert _user_names(sqlite_db, acme) == ["a@example.com", "c@example.com"]
-    assert _created_events(sqlite_db, acme) == 2
+    assert group_closes == [False]
+    assert _user_names(sqlite_db, sqlite_acme) == ["a@example.com", "c@example.com"]
+    assert _created_events(sqlite_db, sqlite_acme) == 2
     failure = ("POST /Users", "failed", 500)
-    assert _audit(sqlite_db, acme) == sorted([("create", "success", None)] * 2 + [failure])
+    assert _audit(sqlite_db, sqlite_acme) == sorted([("create", "success", None)] * 2 + [failure])
 
 
 def test_the_members_of_a_group_share_the_token_check(
-    sqlite_db: Database, acme: Tenant, monkeypatch: pytest.MonkeyPatch
+    sqlite_db: Database, sqlite_acme: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # One transaction: a token's row cannot change between its members, so the first
     # member's check serves the others. Another token is checked on its own; a token
     # that is not live is refused inside the group like anywhere else.
     app = _app(sqlite_db)
-    token, other = _token(sqlite_db, acme), _token(sqlite_db, acme)
+    token, other = _token(sqlite_db, sqlite_acme), _token(sqlite_db, sqlite_acme)
     lookups: list[str] = []
     real_open = sqlite_db.open_group
 
@@ -205,4 +168,4 @@ def test_the_members_of_a_group_share_the_token_check(
     assert [a.status_code for a in answers] == [201, 201, 201, 201, 401]
     # token, other, and the refused one: three lookups for five requests.
     assert len(lookups) == 3
-    assert _user_names(sqlite_db, acme) == [f"{c}@example.com" for c in "abcd"]
+    assert _user_names(sqlite_db, sqlite_acme) == [f"{c}@example.com" for c in "abcd"]

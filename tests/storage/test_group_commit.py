@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -17,19 +17,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from scimhub.db.engine import Database
-from scimhub.db.group import GroupCommit, WriteGroup
+from scimhub.db.group import GroupCommit
 from scimhub.db.migrate import upgrade
-
-
-@pytest.fixture
-def sqlite_db(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
-    target = tmp_path / "scimhub.db"
-    target.write_bytes(sqlite_template.read_bytes())
-    database = Database(f"sqlite:///{target}")
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 def _committed_slugs(db: Database) -> list[str]:
@@ -74,32 +63,18 @@ class Jobs:
         return job
 
 
-def _closes(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Each group close, in order: True for a commit, False for a rollback."""
-    seen: list[bool] = []
-    real = db.close_group
-
-    def close_group(group: WriteGroup, *, commit: bool) -> None:
-        seen.append(commit)
-        real(group, commit=commit)
-
-    monkeypatch.setattr(db, "close_group", close_group)
-    return seen
-
-
 async def _together(groups: GroupCommit, jobs: list[Callable[[], str]]) -> list[Any]:
     return await asyncio.gather(*(groups.run(job) for job in jobs), return_exceptions=True)
 
 
 def test_writes_that_come_together_share_one_commit(
-    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+    sqlite_db: Database, group_closes: list[bool]
 ) -> None:
-    closes = _closes(sqlite_db, monkeypatch)
     jobs = Jobs(sqlite_db)
     slugs = [f"t{i}" for i in range(6)]
     results = asyncio.run(_together(GroupCommit(sqlite_db), [jobs.insert(s) for s in slugs]))
     assert results == slugs
-    assert closes == [True]
+    assert group_closes == [True]
     assert _committed_slugs(sqlite_db) == slugs
     assert all(jobs.runs[s] == 1 for s in slugs)
 
@@ -128,25 +103,23 @@ def test_each_answer_waits_for_the_commit(sqlite_db: Database) -> None:
 
 
 def test_a_request_that_fails_before_writing_leaves_the_group(
-    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+    sqlite_db: Database, group_closes: list[bool]
 ) -> None:
-    closes = _closes(sqlite_db, monkeypatch)
     jobs = Jobs(sqlite_db)
     results = asyncio.run(
         _together(GroupCommit(sqlite_db), [jobs.insert("a"), jobs.refuse("bad"), jobs.insert("c")])
     )
     assert results[0] == "a" and results[2] == "c"
     assert isinstance(results[1], LookupError) and str(results[1]) == "bad refused"
-    assert closes == [True]  # one commit, no second round
+    assert group_closes == [True]  # one commit, no second round
     assert jobs.runs == Counter({"a": 1, "bad": 1, "c": 1})
     assert _committed_slugs(sqlite_db) == ["a", "c"]
 
 
 def test_a_request_that_fails_after_writing_spoils_the_group(
-    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+    sqlite_db: Database, group_closes: list[bool]
 ) -> None:
     # Its row must not survive; the others' must, once each, as if each had run alone.
-    closes = _closes(sqlite_db, monkeypatch)
     jobs = Jobs(sqlite_db)
 
     def fail() -> None:
@@ -160,7 +133,7 @@ def test_a_request_that_fails_after_writing_spoils_the_group(
     )
     assert results[0] == "a" and results[2] == "c"
     assert isinstance(results[1], RuntimeError)
-    assert closes == [False]  # the group rolled back; then each ran in its own transaction
+    assert group_closes == [False]  # the group rolled back; then each ran in its own transaction
     assert jobs.runs == Counter({"a": 2, "bad": 2, "c": 2})
     assert _committed_slugs(sqlite_db) == ["a", "c"]
 
@@ -190,22 +163,20 @@ def test_a_failed_commit_runs_each_request_alone(sqlite_db: Database) -> None:
         assert conn.execute("SELECT count(*) FROM audit_log").fetchone() == (0,)
 
 
-def test_a_group_closes_when_full(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    closes = _closes(sqlite_db, monkeypatch)
+def test_a_group_closes_when_full(sqlite_db: Database, group_closes: list[bool]) -> None:
     jobs = Jobs(sqlite_db)
     slugs = [f"t{i}" for i in range(7)]
     groups = GroupCommit(sqlite_db, max_group=3)
     assert asyncio.run(_together(groups, [jobs.insert(s) for s in slugs])) == slugs
-    assert closes == [True, True, True]  # 3 + 3 + 1
+    assert group_closes == [True, True, True]  # 3 + 3 + 1
     assert _committed_slugs(sqlite_db) == slugs
 
 
 def test_a_write_groups_with_those_that_arrive_while_it_runs(
-    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+    sqlite_db: Database, group_closes: list[bool]
 ) -> None:
     # The group stays open for the writes started on the next turns of the loop (as
     # requests read from the sockets meanwhile are), not only those started with it.
-    closes = _closes(sqlite_db, monkeypatch)
     jobs = Jobs(sqlite_db)
 
     async def scenario() -> None:
@@ -219,7 +190,7 @@ def test_a_write_groups_with_those_that_arrive_while_it_runs(
         await asyncio.gather(later("a", 0), later("b", 1), later("c", 2))
 
     asyncio.run(scenario())
-    assert closes == [True]
+    assert group_closes == [True]
     assert _committed_slugs(sqlite_db) == ["a", "b", "c"]
 
 

@@ -125,9 +125,9 @@ class GroupCommit:
         # the sockets again, so a request that arrived while the group's first one ran
         # joins on the turn after next: the group stays open for two turns, and then
         # for as long as each turn brings a new member.
-        joined = len(current.jobs)
         if current.closed:
             return
+        joined = len(current.jobs)
         if (current.turns < 2 or joined > current.seen) and current.turns < MAX_TURNS:
             current.turns += 1
             current.seen = joined
